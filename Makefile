@@ -1,0 +1,73 @@
+# Flipside: `make run` serves the demo, `make test` runs the whole suite. Both set up first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# The services run of the suite (PostgreSQL and Redis on this machine unless told otherwise).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/flipside
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install setup run chromium test test-embedded test-services lint format bench-deps clean
+
+$(STAMP):
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+# Database, static files and demo data for the embedded default (SQLite under var/).
+setup: install
+	DEBUG=true $(BIN)/python manage.py migrate --no-input -v 0
+	DEBUG=true $(BIN)/python manage.py collectstatic --no-input -v 0
+	DEBUG=true $(BIN)/python manage.py seed_demo
+
+run: setup
+	@echo
+	@echo "Flipside is starting at http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
+	@echo
+	DEBUG=true $(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+
+# Browser tests drive Debian's Chromium; install it when we may (root), say so when we may not.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
+	  else echo "note: /usr/bin/chromium is missing; browser tests will skip (CI installs it)"; fi; \
+	fi
+
+test: install chromium
+	DEBUG=true $(BIN)/python manage.py collectstatic --no-input -v 0
+	$(MAKE) --no-print-directory test-embedded
+	$(MAKE) --no-print-directory test-services
+
+# The unit suite on the embedded default: SQLite, in-memory channel layer, eager Celery.
+test-embedded: install
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -q -m "not integration and not e2e" -p no:cacheprovider
+
+# Everything again on the services: the unit suite on PostgreSQL, then integration and browser
+# tests against real Redis, a Celery worker, daphne and Chromium.
+test-services: install
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -q -p no:cacheprovider
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DEBUG=true $(BIN)/mypy
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Load generator for bench/run.py.
+bench-deps: install
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from delivery import views as delivery_views
+from delivery.forms import QueuedPasswordResetForm
+
+admin.site.site_header = "Flipside administration"
+admin.site.site_title = "Flipside"
+
+urlpatterns = [
+    path("", delivery_views.home, name="home"),
+    path("healthz", delivery_views.healthz, name="healthz"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password_reset/",
+        auth_views.PasswordResetView.as_view(form_class=QueuedPasswordResetForm),
+        name="password_reset",
+    ),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("learn/", include("delivery.urls")),
+    path("assess/", include("assessment.urls")),
+    path("live/", include("live.urls")),
+]

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class CredentialsConfig(AppConfig):
+    """Issues credentials when `assessment` announces a Competent outcome.
+
+    The receiver is connected in `ready()` (once the outcome signal exists), so `assessment`
+    never imports `credentials`.
+    """
+
+    name = "credentials"
+    verbose_name = "Credentials"

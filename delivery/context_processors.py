@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import reverse
+
+from delivery.roles import ROLE_HOMES, ordered_roles
+
+_NAV_LABELS = {
+    "learner": "My learning",
+    "trainer": "Sessions",
+    "assessor": "Marking",
+    "auditor": "Records",
+    "administrator": "Administration",
+}
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    """One navigation entry per role the user holds, marking the one the page belongs to."""
+    roles = ordered_roles(request.user)
+    items = []
+    for role in roles:
+        url = reverse(ROLE_HOMES[role])
+        items.append(
+            {
+                "role": role.value,
+                "label": _NAV_LABELS[role.value],
+                "url": url,
+                "current": request.path.startswith(url) and url != "/",
+            }
+        )
+    return {
+        "nav_items": items,
+        "user_roles": [r.value for r in roles],
+        "provider_name": settings.PROVIDER_NAME,
+    }

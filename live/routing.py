@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from live import consumers
+
+websocket_urlpatterns = [
+    path("ws/notifications/", consumers.NotificationConsumer.as_asgi()),
+]

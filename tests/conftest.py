@@ -1,0 +1,115 @@
+"""Personas shared by every test, in the spirit of healthchecks' owner / teammate / outsider.
+
+- `learner` and `other_learner` are enrolled in `cohort` and `other_cohort` respectively;
+- `trainer` teaches `cohort`; `assessor` marks `cohort`, `other_assessor` marks `other_cohort`;
+- `auditor` sees everything read-only; `administrator` runs the place;
+- `outsider` has an account and no role at all.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from delivery.roles import Role
+from tests.factories import CohortFactory, EnrolmentFactory, UserFactory
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Folders decide the markers, so `-m "not integration and not e2e"` is always right."""
+    for item in items:
+        path = Path(str(item.path))
+        if TESTS / "integration" in path.parents:
+            item.add_marker(pytest.mark.integration)
+        if TESTS / "e2e" in path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+def need_service(reason: str) -> None:
+    """A missing service skips locally and fails in CI, where every service must be there."""
+    if IN_CI:
+        pytest.fail(f"CI requires it: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def cohort(db: None, trainer: Any, assessor: Any) -> Any:
+    return CohortFactory(trainers=[trainer], assessors=[assessor])
+
+
+@pytest.fixture
+def other_cohort(db: None, other_assessor: Any) -> Any:
+    return CohortFactory(assessors=[other_assessor])
+
+
+@pytest.fixture
+def learner(db: None) -> Any:
+    return UserFactory(username="lena", first_name="Lena", last_name="Nguyen", roles=[Role.LEARNER])
+
+
+@pytest.fixture
+def other_learner(db: None) -> Any:
+    return UserFactory(username="liam", first_name="Liam", last_name="Obi", roles=[Role.LEARNER])
+
+
+@pytest.fixture
+def enrolled(learner: Any, other_learner: Any, cohort: Any, other_cohort: Any) -> None:
+    """Both learners enrolled, each in their own cohort."""
+    EnrolmentFactory(learner=learner, cohort=cohort)
+    EnrolmentFactory(learner=other_learner, cohort=other_cohort)
+
+
+@pytest.fixture
+def trainer(db: None) -> Any:
+    return UserFactory(username="tom", first_name="Tom", last_name="Riley", roles=[Role.TRAINER])
+
+
+@pytest.fixture
+def assessor(db: None) -> Any:
+    return UserFactory(username="asha", first_name="Asha", last_name="Patel", roles=[Role.ASSESSOR])
+
+
+@pytest.fixture
+def other_assessor(db: None) -> Any:
+    return UserFactory(
+        username="omar", first_name="Omar", last_name="Haddad", roles=[Role.ASSESSOR]
+    )
+
+
+@pytest.fixture
+def auditor(db: None) -> Any:
+    return UserFactory(
+        username="audrey", first_name="Audrey", last_name="Walsh", roles=[Role.AUDITOR]
+    )
+
+
+@pytest.fixture
+def administrator(db: None) -> Any:
+    return UserFactory(
+        username="adam", first_name="Adam", last_name="Clarke", roles=[Role.ADMINISTRATOR]
+    )
+
+
+@pytest.fixture
+def outsider(db: None) -> Any:
+    return UserFactory(username="otto", first_name="Otto", last_name="Stranger")
+
+
+@pytest.fixture
+def client_for() -> Any:
+    """`client_for(user)`: a test client signed in as that user (anonymous for None)."""
+
+    def make(user: Any | None) -> Client:
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core import mail
+
+from tests.factories import PASSWORD
+
+WRONG = "Please enter a correct username and password."
+
+
+def sign_in(client: Any, username: str, password: str) -> Any:
+    return client.post("/accounts/login/", {"username": username, "password": password})
+
+
+@pytest.mark.django_db
+def test_it_shows_the_login_page_in_the_product_look(client: Any) -> None:
+    response = client.get("/accounts/login/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<main id="main"' in html
+    assert '<label for="id_username">Username</label>' in html
+    assert 'autocomplete="current-password"' in html
+
+
+@pytest.mark.parametrize(
+    ("persona", "home"),
+    [("learner", "/learn/"), ("assessor", "/assess/queue/"), ("auditor", "/assess/records/")],
+)
+def test_it_signs_in_and_lands_on_the_role_home(
+    request: pytest.FixtureRequest, client: Any, persona: str, home: str
+) -> None:
+    user = request.getfixturevalue(persona)
+    response = sign_in(client, user.username, PASSWORD)
+    assert response.status_code == 302
+    assert client.get(response["Location"], follow=True).redirect_chain[-1][0] == home
+
+
+def test_it_says_the_same_for_a_wrong_password_and_an_unknown_user(
+    client: Any, learner: Any
+) -> None:
+    wrong_password = sign_in(client, learner.username, "not it")
+    unknown_user = sign_in(client, "nobody-here", "not it")
+    assert wrong_password.status_code == unknown_user.status_code == 200
+    assert WRONG in wrong_password.content.decode()
+    assert WRONG in unknown_user.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_it_locks_out_after_repeated_failures_even_with_the_right_password(
+    client: Any, learner: Any, settings: Any
+) -> None:
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(client, learner.username, "guess")
+    response = sign_in(client, learner.username, PASSWORD)
+    assert response.status_code == 429
+    assert b"Too many sign-in attempts" in response.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_it_does_not_lock_out_another_user_from_the_same_address(
+    client: Any, learner: Any, other_learner: Any, settings: Any
+) -> None:
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(client, learner.username, "guess")
+    response = sign_in(client, other_learner.username, PASSWORD)
+    assert response.status_code == 302
+
+
+def test_it_signs_out_only_by_post(client_for: Any, learner: Any) -> None:
+    client = client_for(learner)
+    assert client.get("/accounts/logout/").status_code == 405
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302
+    assert "_auth_user_id" not in client.session
+
+
+def test_it_emails_a_reset_link_after_commit(
+    client: Any, learner: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/accounts/password_reset/", {"email": learner.email})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [learner.email]
+    assert "/accounts/reset/" in mail.outbox[0].body
+
+
+def test_it_answers_the_same_for_an_unknown_address(
+    client: Any, learner: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/accounts/password_reset/", {"email": "nobody@example.test"})
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/password_reset/done/"
+    assert mail.outbox == []
+
+
+def test_it_refuses_a_malformed_reset_address(client: Any, db: None) -> None:
+    response = client.post("/accounts/password_reset/", {"email": "not-an-address"})
+    assert response.status_code == 200
+    assert b"Enter a valid email address." in response.content
