@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +19,26 @@ from django.test import Client
 from delivery.roles import Role
 from tests.factories import CohortFactory, EnrolmentFactory, UserFactory
 
+pytest_plugins = ["tests.servers"]
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TESTS = Path(__file__).resolve().parent
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Folders decide the markers, so `-m "not integration and not e2e"` is always right."""
+    """Folders decide the markers, so `-m "not integration and not e2e"` is always right.
+
+    Browser tests go last (after pytest-django's own ordering): Playwright's sync API keeps an
+    event loop open in this thread, which async tests after it could not start their own beside.
+    """
     for item in items:
         path = Path(str(item.path))
         if TESTS / "integration" in path.parents:
             item.add_marker(pytest.mark.integration)
         if TESTS / "e2e" in path.parents:
             item.add_marker(pytest.mark.e2e)
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
 
 
 def need_service(reason: str) -> None:
@@ -37,6 +46,23 @@ def need_service(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"CI requires it: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery_in_unit_tests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Unit tests run Celery tasks in-process, even in the services run of the suite.
+
+    Integration and browser tests keep the real broker and worker.
+    """
+    if request.node.get_closest_marker("integration") or request.node.get_closest_marker("e2e"):
+        yield
+        return
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
 
 
 @pytest.fixture

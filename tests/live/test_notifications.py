@@ -8,8 +8,8 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 
 from config.asgi import application
-from delivery.notifications import notify_user
 from live.consumers import NotificationConsumer
+from tests.helpers import notify_from_thread
 
 
 @pytest.mark.django_db(transaction=True)
@@ -19,7 +19,7 @@ async def test_it_delivers_a_notice_to_the_users_open_page(learner: Any) -> None
     connected, _ = await communicator.connect()
     assert connected
 
-    await sync_to_async(notify_user)(learner.pk, "Your credential is ready", level="success")
+    await sync_to_async(notify_from_thread)(learner.pk, "Your credential is ready", level="success")
     message = await communicator.receive_json_from(timeout=2)
     assert message["type"] == "notification"
     assert message["level"] == "success"
@@ -32,7 +32,7 @@ async def test_it_does_not_deliver_to_another_user(learner: Any, other_learner: 
     communicator = WebsocketCommunicator(NotificationConsumer.as_asgi(), "/ws/notifications/")
     communicator.scope["user"] = other_learner
     await communicator.connect()
-    await sync_to_async(notify_user)(learner.pk, "For Lena only")
+    await sync_to_async(notify_from_thread)(learner.pk, "For Lena only")
     assert await communicator.receive_nothing(timeout=0.3)
     await communicator.disconnect()
 

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from delivery.roles import Role
+from tests.factories import PASSWORD, CohortFactory, EnrolmentFactory, UserFactory
+from tests.helpers import notify_from_thread
+
+
+def sign_in(page: Any, username: str, password: str) -> None:
+    page.goto("/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("role", "home", "heading"),
+    [
+        (Role.LEARNER, "/learn/", "My learning"),
+        (Role.TRAINER, "/live/", "Sessions"),
+        (Role.ASSESSOR, "/assess/queue/", "Marking"),
+        (Role.AUDITOR, "/assess/records/", "Assessment records"),
+    ],
+)
+def test_a_user_signs_in_through_the_login_page_and_lands_on_their_home(
+    page: Any, role: Role, home: str, heading: str
+) -> None:
+    user = UserFactory(username=f"e2e-{role}", roles=[role])
+    if role is Role.LEARNER:
+        EnrolmentFactory(learner=user, cohort=CohortFactory(name="Browser cohort"))
+
+    sign_in(page, user.username, PASSWORD)
+
+    expect(page).to_have_url(re.compile(re.escape(home) + "$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+    if role is Role.LEARNER:
+        expect(page.get_by_text("Browser cohort")).to_be_visible()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_wrong_password_keeps_the_user_on_the_login_page(page: Any) -> None:
+    user = UserFactory(username="e2e-wrong", roles=[Role.LEARNER])
+    sign_in(page, user.username, "not the password")
+    expect(page.get_by_role("alert")).to_contain_text("Please enter a correct username")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_notice_pushed_to_the_user_appears_on_their_page(page: Any) -> None:
+    user = UserFactory(username="e2e-notice", roles=[Role.LEARNER])
+    sign_in(page, user.username, PASSWORD)
+    expect(page.get_by_role("heading", level=1)).to_have_text("My learning")
+    # The page opens its socket after load; send until it is listening. Sent from another
+    # thread because Playwright's event loop occupies this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for _ in range(50):
+            pool.submit(notify_from_thread, user.pk, "Your assessment was marked").result()
+            if page.get_by_text("Your assessment was marked").count():
+                break
+            page.wait_for_timeout(200)
+    expect(page.get_by_text("Your assessment was marked").first).to_be_visible()

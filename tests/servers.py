@@ -1,0 +1,161 @@
+"""Real service processes for integration and browser tests.
+
+Each fixture starts the same command an operator runs (daphne, a Celery worker) as a separate
+process, pointed at the test database and Redis, and stops it at the end of the session.
+PostgreSQL and Redis themselves are the machine's (see README "Tests"): a missing one skips
+these tests locally and fails them in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from tests.conftest import need_service
+
+ROOT = Path(__file__).resolve().parents[1]
+START_TIMEOUT = 30.0
+
+
+@dataclass
+class Process:
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@dataclass
+class Server(Process):
+    url: str
+    port: int
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("wb")
+    return subprocess.Popen(
+        [sys.executable, *args], cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT
+    )
+
+
+def stop(process: Process) -> None:
+    process.popen.terminate()
+    try:
+        process.popen.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.popen.kill()
+        process.popen.wait(timeout=5)
+
+
+def wait_until(check: Any, process: Process, what: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.popen.poll() is not None:
+            pytest.fail(f"{what} exited with {process.popen.returncode}:\n{process.output()}")
+        if check():
+            return
+        time.sleep(0.1)
+    stop(process)
+    pytest.fail(f"{what} did not start within {START_TIMEOUT}s:\n{process.output()}")
+
+
+@pytest.fixture(scope="session")
+def postgres_url(django_db_setup: None, django_db_blocker: Any) -> str:
+    """The URL of the test database pytest-django created, for other processes to share."""
+    with django_db_blocker.unblock():
+        if connection.vendor != "postgresql":
+            need_service("needs PostgreSQL: run with DATABASE_URL=postgres://... (make test)")
+        params = connection.settings_dict
+    user = params["USER"] or ""
+    password = f":{params['PASSWORD']}" if params["PASSWORD"] else ""
+    host = params["HOST"] or "127.0.0.1"
+    port = params["PORT"] or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{params['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = settings.REDIS_URL
+    if not url:
+        need_service("needs Redis: run with REDIS_URL=redis://127.0.0.1:6379/15 (make test)")
+    try:
+        redis.Redis.from_url(url, socket_timeout=2).ping()
+    except redis.RedisError as exc:
+        need_service(f"needs Redis at {url}: {exc}")
+    return url
+
+
+@pytest.fixture(scope="session")
+def service_env(postgres_url: str, redis_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env.update(
+        {
+            "DATABASE_URL": postgres_url,
+            "REDIS_URL": redis_url,
+            "DEBUG": "false",
+            "SECRET_KEY": settings.SECRET_KEY,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "PYTHONUNBUFFERED": "1",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+        }
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def celery_worker(
+    service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Process]:
+    """A real `celery worker` process consuming from Redis."""
+    from config.celery import app
+
+    app.control.purge()  # nothing left over from an earlier run
+    log = tmp_path_factory.mktemp("celery") / "worker.log"
+    args = ["-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO"]
+    args += ["--hostname=test-worker@%h", "--without-gossip", "--without-mingle"]
+    worker = Process(start(args, service_env, log), log)
+    wait_until(lambda: " ready." in worker.output(), worker, "the Celery worker")
+    yield worker
+    stop(worker)
+
+
+@pytest.fixture(scope="session")
+def daphne_server(
+    service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A real daphne process serving HTTP and WebSockets on a free port."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
+    args = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+    server = Server(start(args, service_env, log), log, f"http://127.0.0.1:{port}", port)
+
+    def answers() -> bool:
+        try:
+            with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as response:  # noqa: S310
+                return response.status == 200
+        except OSError:
+            return False
+
+    wait_until(answers, server, "daphne")
+    yield server
+    stop(server)
