@@ -11,7 +11,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/flipside
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install setup run chromium test test-embedded test-services lint format bench-deps clean
+.PHONY: install setup run chromium test test-embedded test-services lint format bench-deps bench clean
 
 $(STAMP):
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -68,6 +68,11 @@ format: install
 # Load generator for bench/run.py.
 bench-deps: install
 	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+
+# `make bench NAME=baseline`: one benchmark, figures as ratios against the same run's baseline.
+NAME ?= baseline
+bench: bench-deps
+	$(BIN)/python bench/run.py $(NAME)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
