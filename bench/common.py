@@ -101,22 +101,24 @@ def _command(kind: str, port: int) -> list[str]:
 def serve(kind: str, env: dict[str, str]) -> Iterator[str]:
     """Start `daphne` (one process, ASGI) or `gunicorn` (a worker per core, WSGI)."""
     port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix=f"bench-{kind}-", suffix=".log", delete=False)
-    process = subprocess.Popen(
-        _command(kind, port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    fd, name = tempfile.mkstemp(prefix=f"bench-{kind}-", suffix=".log")
+    log = Path(name)
+    with os.fdopen(fd, "wb") as out:
+        process = subprocess.Popen(
+            _command(kind, port), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                sys.exit(f"{kind} exited: {Path(log.name).read_text()}")
+                sys.exit(f"{kind} exited: {log.read_text()}")
             try:
                 with urllib.request.urlopen(base + TRIVIAL_PATH, timeout=1):  # noqa: S310
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    sys.exit(f"{kind} did not start: {Path(log.name).read_text()}")
+                    sys.exit(f"{kind} did not start: {log.read_text()}")
                 time.sleep(0.1)
         yield base
     finally:
@@ -125,7 +127,7 @@ def serve(kind: str, env: dict[str, str]) -> Iterator[str]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-        Path(log.name).unlink(missing_ok=True)
+        log.unlink(missing_ok=True)
 
 
 def load(

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -32,3 +35,9 @@ def healthz(request: HttpRequest) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     enrolments = selectors.learner_enrolments(request.user)
     return render(request, "delivery/dashboard.html", {"enrolments": enrolments})
+
+
+def login_locked_out(request: HttpRequest, credentials: Any) -> HttpResponse:
+    """django-axes' lockout page, in the product's words (AXES_LOCKOUT_CALLABLE)."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)

@@ -25,19 +25,20 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TESTS = Path(__file__).resolve().parent
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Folders decide the markers, so `-m "not integration and not e2e"` is always right."""
+    path = Path(str(item.path))
+    if TESTS / "integration" in path.parents:
+        item.add_marker(pytest.mark.integration)
+    if TESTS / "e2e" in path.parents:
+        item.add_marker(pytest.mark.e2e)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Folders decide the markers, so `-m "not integration and not e2e"` is always right.
-
-    Browser tests go last (after pytest-django's own ordering): Playwright's sync API keeps an
-    event loop open in this thread, which async tests after it could not start their own beside.
+    """Browser tests go last, after pytest-django's own ordering: Playwright's sync API keeps an
+    event loop open in this thread, beside which later async tests could not start their own.
     """
-    for item in items:
-        path = Path(str(item.path))
-        if TESTS / "integration" in path.parents:
-            item.add_marker(pytest.mark.integration)
-        if TESTS / "e2e" in path.parents:
-            item.add_marker(pytest.mark.e2e)
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
 
 

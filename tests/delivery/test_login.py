@@ -56,6 +56,7 @@ def test_it_locks_out_after_repeated_failures_even_with_the_right_password(
     response = sign_in(client, learner.username, PASSWORD)
     assert response.status_code == 429
     assert b"Too many sign-in attempts" in response.content
+    assert b"paused for 15 minutes" in response.content
     assert "_auth_user_id" not in client.session
 
 
