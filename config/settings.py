@@ -185,6 +185,13 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# Course content -----------------------------------------------------------------------
+
+# Videos may be embedded (in an iframe) only from these hosts; the CSP's frame-src follows.
+VIDEO_EMBED_HOSTS = env.strings(
+    "VIDEO_EMBED_HOSTS", ["www.youtube-nocookie.com", "player.vimeo.com"]
+)
+
 # Authentication ---------------------------------------------------------------------------
 
 AUTHENTICATION_BACKENDS = [
@@ -237,7 +244,8 @@ CONTENT_SECURITY_POLICY = {
         "media-src": [SELF, "blob:"],
         "font-src": [SELF],
         "connect-src": [SELF],
-        "frame-src": [NONE],
+        # Our own PDFs shown inline, and video embeds from the allow-listed hosts.
+        "frame-src": [SELF, *(f"https://{host}" for host in VIDEO_EMBED_HOSTS)],
         "frame-ancestors": [NONE],
         "form-action": [SELF],
         "base-uri": [NONE],

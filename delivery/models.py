@@ -6,6 +6,7 @@ with its trainers and assessors; an enrolment puts a learner in a cohort.
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -20,14 +21,85 @@ if TYPE_CHECKING:
 class Unit(models.Model):
     """A unit of competency, e.g. HLTINF006, identified by its national code."""
 
+    class Status(models.TextChoices):
+        CURRENT = "current", "Current"
+        SUPERSEDED = "superseded", "Superseded"
+        DELETED = "deleted", "Deleted"
+
     code = models.CharField(max_length=20, unique=True)
     title = models.CharField(max_length=255)
+    version = models.CharField(max_length=20, default="1", help_text="Release, e.g. 1 or 2.1")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CURRENT)
+    description = models.TextField(blank=True)
+    assessment_conditions = models.TextField(blank=True)
 
     class Meta:
         ordering = ["code"]
 
     def __str__(self) -> str:
         return f"{self.code} {self.title}"
+
+
+class Element(models.Model):
+    """What a unit requires, e.g. "1 Follow standard precautions"."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="elements")
+    number = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["unit", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "number"], name="element_number_per_unit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+
+class PerformanceCriterion(models.Model):
+    """One numbered criterion (1.1, 1.2 ...) of an element; assessment items map to these."""
+
+    element = models.ForeignKey(Element, on_delete=models.CASCADE, related_name="criteria")
+    number = models.CharField(max_length=10, help_text="e.g. 1.1")
+    position = models.PositiveSmallIntegerField(default=0)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["element__number", "position", "id"]
+        verbose_name_plural = "performance criteria"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["element", "number"], name="criterion_number_per_element"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.text[:60]}"
+
+
+class EvidenceItem(models.Model):
+    """A knowledge evidence or performance evidence requirement of a unit."""
+
+    class Kind(models.TextChoices):
+        KNOWLEDGE = "knowledge", "Knowledge evidence"
+        PERFORMANCE = "performance", "Performance evidence"
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="evidence_items")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    number = models.PositiveSmallIntegerField()
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["unit", "kind", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "kind", "number"], name="evidence_number_per_unit"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number}"
 
 
 class Course(models.Model):
@@ -41,6 +113,12 @@ class Course(models.Model):
     code = models.CharField(max_length=40, unique=True)
     title = models.CharField(max_length=255)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.UNIT)
+    description = models.TextField(blank=True)
+    validity_months = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="How long the credential stays valid (e.g. 36 for first aid); empty: no expiry.",
+    )
     units = models.ManyToManyField(Unit, through="CourseUnit", related_name="courses")
 
     class Meta:
@@ -125,3 +203,156 @@ class Enrolment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.learner} in {self.cohort}"
+
+
+def resource_upload_to(instance: Resource, filename: str) -> str:
+    """Random folder per upload: names never collide and a file is never overwritten."""
+    return f"resources/{secrets.token_hex(16)}/{filename}"
+
+
+class Module(models.Model):
+    """An ordered block of study within one unit of a course.
+
+    `key` identifies it across content-pack versions, so re-importing keeps learners' progress.
+    """
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="modules")
+    course_unit = models.ForeignKey(CourseUnit, on_delete=models.CASCADE, related_name="modules")
+    key = models.SlugField(max_length=80)
+    title = models.CharField(max_length=255)
+    summary = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+    prerequisites = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="unlocks",
+        help_text="Modules a learner must complete before this one opens.",
+    )
+
+    class Meta:
+        ordering = ["course", "course_unit__position", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "key"], name="module_key_per_course"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Resource(models.Model):
+    """One thing to study: a text, a video, a podcast, a file or a link."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        VIDEO = "video", "Video"
+        AUDIO = "audio", "Audio"
+        FILE = "file", "File"
+        LINK = "link", "Link"
+
+    module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="resources")
+    key = models.SlugField(max_length=80)
+    title = models.CharField(max_length=255)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    position = models.PositiveIntegerField(default=0)
+    estimated_minutes = models.PositiveSmallIntegerField(default=5)
+    body = models.TextField(
+        blank=True, help_text="Markdown: the text itself, or an introduction to the media."
+    )
+    file = models.FileField(upload_to=resource_upload_to, blank=True, max_length=255)
+    captions = models.FileField(
+        upload_to=resource_upload_to, blank=True, max_length=255, help_text="WebVTT captions"
+    )
+    embed_url = models.URLField(blank=True, help_text="A video on an allow-listed host")
+    url = models.URLField(blank=True, help_text="For links: where the link goes")
+
+    class Meta:
+        ordering = ["module", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["module", "key"], name="resource_key_per_module"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        from delivery.content import check_resource
+
+        check_resource(self)
+
+    @property
+    def is_media(self) -> bool:
+        return self.kind in {self.Kind.VIDEO, self.Kind.AUDIO}
+
+
+class ResourceProgress(models.Model):
+    """How far one learner got with one resource. Completion of modules and courses is
+    computed from these rows (see delivery/progress.py), never stored twice."""
+
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="resource_progress"
+    )
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="progress")
+    opened_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # For video and audio: the furthest point reached, as reported by the player.
+    position_seconds = models.PositiveIntegerField(default=0)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["learner", "resource"], name="progress_once"),
+        ]
+        indexes = [models.Index(fields=["learner", "-last_seen_at"], name="progress_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.learner} / {self.resource}"
+
+
+class Announcement(models.Model):
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="announcements")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="announcements"
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField(help_text="Markdown")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AnnouncementRead(models.Model):
+    announcement = models.ForeignKey(Announcement, on_delete=models.CASCADE, related_name="reads")
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["announcement", "learner"], name="read_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner_id} read {self.announcement_id}"
+
+
+class ContentPack(models.Model):
+    """A content pack imported into this catalogue, by its own id and version."""
+
+    key = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=255)
+    version = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.key} v{self.version}"
