@@ -192,6 +192,9 @@ VIDEO_EMBED_HOSTS = env.strings(
     "VIDEO_EMBED_HOSTS", ["www.youtube-nocookie.com", "player.vimeo.com"]
 )
 
+# The largest single file a content pack may carry (videos included).
+CONTENT_PACK_MAX_FILE_MB = env.integer("CONTENT_PACK_MAX_FILE_MB", 512, minimum=1)
+
 # Authentication ---------------------------------------------------------------------------
 
 AUTHENTICATION_BACKENDS = [
