@@ -33,7 +33,8 @@ _ALLOWED_ATTRIBUTES = {
 
 
 def render_markdown(source: str) -> SafeString:
-    html = _markdown.render(source or "")
+    # The page has its own <h1>; an author's top-level heading becomes the next level down.
+    html = _markdown.render(source or "").replace("<h1>", "<h2>").replace("</h1>", "</h2>")
     clean = nh3.clean(
         html,
         tags=_ALLOWED_TAGS,

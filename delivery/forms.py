@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib.auth.forms import PasswordResetForm
 from django.template import loader
 
@@ -31,3 +32,27 @@ class QueuedPasswordResetForm(PasswordResetForm):
             else ""
         )
         send_email.delay_on_commit(subject, body, [to_email], html=html, from_email=from_email)
+
+
+class MarkDoneForm(forms.Form):
+    done = forms.BooleanField(required=False, initial=True)
+    next = forms.CharField(required=False, max_length=300)
+
+
+class MediaPositionForm(forms.Form):
+    position = forms.IntegerField(min_value=0, max_value=24 * 3600)
+    duration = forms.IntegerField(min_value=1, max_value=24 * 3600, required=False)
+
+
+class AnnouncementForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 8}),
+        max_length=20_000,
+        help_text="Markdown: **bold**, *italic*, lists, links. Learners are e-mailed a copy.",
+    )
+
+
+class GridSortForm(forms.Form):
+    sort = forms.RegexField(regex=r"^(name|progress|module:\d+)$", required=False)
+    module = forms.IntegerField(required=False, min_value=1)

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 
-from delivery.models import Cohort
+from delivery.models import Cohort, Enrolment, Resource
 from delivery.roles import Role, has_role, roles_of
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
@@ -64,3 +64,54 @@ def access_cohort(user: Any, pk: int, *, write: bool = False) -> Cohort:
     ):
         raise PermissionDenied
     return cohort
+
+
+def access_resource(
+    user: Any, pk: int, *, write: bool = False
+) -> tuple[Resource, Enrolment | None]:
+    """A resource of a course the user takes or works on, with the learner's enrolment in it.
+
+    Learners need an enrolment in a cohort of the resource's course (their most recent one);
+    staff who can see a cohort of that course may preview it, and get no enrolment back.
+    With `write` (recording progress), only a learner with an active enrolment passes:
+    a withdrawn or completed learner sees the course read-only.
+    """
+    try:
+        resource = Resource.objects.select_related("module__course", "module__course_unit").get(
+            pk=pk
+        )
+    except Resource.DoesNotExist:
+        raise Http404("No such resource") from None
+    course_id = resource.module.course_id
+    enrolment = (
+        Enrolment.objects.filter(learner=user, cohort__course_id=course_id)
+        .order_by("status", "-enrolled_at")  # "active" sorts first
+        .select_related("cohort")
+        .first()
+        if has_role(user, Role.LEARNER)
+        else None
+    )
+    if enrolment is None:
+        staff_can_see = (
+            roles_of(user) - {Role.LEARNER}
+            and visible_cohorts(user).filter(course_id=course_id).exists()
+        )
+        if not staff_can_see:
+            raise Http404("No such resource")
+        if write:
+            raise PermissionDenied
+        return resource, None
+    if write and enrolment.status != Enrolment.Status.ACTIVE:
+        raise PermissionDenied
+    return resource, enrolment
+
+
+def access_cohort_staff(user: Any, pk: int) -> Cohort:
+    """A cohort for its staff pages: its trainers and assessors, auditors and administrators."""
+    cohort = access_cohort(user, pk)
+    held = roles_of(user)
+    if held & {Role.AUDITOR, Role.ADMINISTRATOR}:
+        return cohort
+    if cohort.trainers.filter(pk=user.pk).exists() or cohort.assessors.filter(pk=user.pk).exists():
+        return cohort
+    raise PermissionDenied

@@ -1,12 +1,32 @@
-"""Reads shared by delivery's pages, scoped to the user asking."""
+"""Reads shared by delivery's pages and exports, scoped to the user asking.
+
+Each loads a fixed number of queries whatever the size of the catalogue or cohort, and leaves
+the rules (completion, locking) to delivery/progress.py.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
-from delivery.models import Cohort, CourseUnit, Enrolment
+from delivery.models import (
+    Announcement,
+    AnnouncementRead,
+    Cohort,
+    Course,
+    CourseUnit,
+    Enrolment,
+    Module,
+    Resource,
+    ResourceProgress,
+    Unit,
+)
+from delivery.progress import CourseState, ModuleShape, ModuleState, course_state, next_resource
 
 
 def learner_enrolments(learner: Any) -> QuerySet[Enrolment]:
@@ -31,3 +51,268 @@ def staff_cohorts(cohorts: QuerySet[Cohort]) -> QuerySet[Cohort]:
             "enrolments", filter=Q(enrolments__status=Enrolment.Status.ACTIVE), distinct=True
         )
     )
+
+
+# The course as a playlist ----------------------------------------------------------------
+
+
+@dataclass
+class ResourceItem:
+    id: int
+    title: str
+    kind: str
+    minutes: int
+    done: bool
+
+
+@dataclass
+class ModuleItem:
+    id: int
+    key: str
+    title: str
+    summary: str
+    state: ModuleState
+    resources: list[ResourceItem]
+    locked_by: list[str]
+
+
+@dataclass
+class UnitItem:
+    unit: Unit
+    modules: list[ModuleItem] = field(default_factory=list)
+
+
+@dataclass
+class Playlist:
+    enrolment: Enrolment
+    course: Course
+    state: CourseState
+    units: list[UnitItem]
+    next: ResourceItem | None
+    next_module_title: str
+    minutes_left: int
+    started: bool
+
+    @property
+    def read_only(self) -> bool:
+        return self.enrolment.status != Enrolment.Status.ACTIVE
+
+
+@dataclass
+class _Catalogue:
+    """The shape of some courses, loaded once and shared by every learner who needs it."""
+
+    course_units: dict[int, list[CourseUnit]]
+    modules: dict[int, list[Module]]  # by course
+    shapes: dict[int, list[ModuleShape]]  # by course
+    resources: dict[int, list[Resource]]  # by module
+
+
+def _load_catalogue(course_ids: Sequence[int]) -> _Catalogue:
+    course_units: dict[int, list[CourseUnit]] = defaultdict(list)
+    for cu in (
+        CourseUnit.objects.filter(course_id__in=course_ids)
+        .select_related("unit")
+        .order_by("position", "id")
+    ):
+        course_units[cu.course_id].append(cu)
+
+    modules_by_course: dict[int, list[Module]] = defaultdict(list)
+    modules = list(
+        Module.objects.filter(course_id__in=course_ids)
+        .only("id", "course_id", "course_unit_id", "key", "title", "summary", "position")
+        .order_by("course_unit__position", "position", "id")
+    )
+    for module in modules:
+        modules_by_course[module.course_id].append(module)
+
+    prerequisites: dict[int, list[int]] = defaultdict(list)
+    through = Module.prerequisites.through
+    for from_id, to_id in through.objects.filter(from_module__course_id__in=course_ids).values_list(
+        "from_module_id", "to_module_id"
+    ):
+        prerequisites[from_id].append(to_id)
+
+    resources: dict[int, list[Resource]] = defaultdict(list)
+    for resource in (
+        Resource.objects.filter(module__course_id__in=course_ids)
+        .only("id", "module_id", "title", "kind", "estimated_minutes", "position")
+        .order_by("position", "id")
+    ):
+        resources[resource.module_id].append(resource)
+
+    shapes = {
+        course_id: [
+            ModuleShape(
+                m.id,
+                m.title,
+                tuple(r.id for r in resources[m.id]),
+                tuple(prerequisites[m.id]),
+            )
+            for m in course_modules
+        ]
+        for course_id, course_modules in modules_by_course.items()
+    }
+    return _Catalogue(course_units, modules_by_course, shapes, resources)
+
+
+def _playlist(
+    enrolment: Enrolment,
+    catalogue: _Catalogue,
+    completed: set[int],
+    last_opened: dict[int, datetime],
+    *,
+    expand: str,
+) -> Playlist:
+    """`expand`: "all" lists every resource, "current" only those of the module to continue in."""
+    course = enrolment.cohort.course
+    shapes = catalogue.shapes.get(course.id, [])
+    state = course_state(shapes, completed)
+    next_id = next_resource(shapes, state, completed, last_opened)
+    units = {cu.id: UnitItem(cu.unit) for cu in catalogue.course_units.get(course.id, [])}
+    next_item: ResourceItem | None = None
+    next_module_title = ""
+    minutes_left = 0
+    for module in catalogue.modules.get(course.id, []):
+        items = [
+            ResourceItem(r.id, r.title, r.kind, r.estimated_minutes, r.id in completed)
+            for r in catalogue.resources[module.id]
+        ]
+        minutes_left += sum(i.minutes for i in items if not i.done)
+        holds_next = any(i.id == next_id for i in items)
+        if holds_next:
+            next_item = next(i for i in items if i.id == next_id)
+            next_module_title = module.title
+        module_state = state.modules[module.id]
+        shown = items if expand == "all" or holds_next else []
+        units[module.course_unit_id].modules.append(
+            ModuleItem(
+                module.id,
+                module.key,
+                module.title,
+                module.summary,
+                module_state,
+                shown,
+                module_state.locked_by,
+            )
+        )
+    return Playlist(
+        enrolment,
+        course,
+        state,
+        list(units.values()),
+        next_item,
+        next_module_title,
+        minutes_left,
+        started=bool(state.done) or next_id in last_opened,
+    )
+
+
+def learner_playlists(
+    learner: Any, *, cohort_id: int | None = None, expand: str = "current"
+) -> list[Playlist]:
+    """Each of the learner's enrolments as a playlist with progress, in six queries."""
+    enrolments = list(
+        Enrolment.objects.filter(learner=learner, **({"cohort_id": cohort_id} if cohort_id else {}))
+        .select_related("cohort__course")
+        .order_by("status", "-cohort__starts_on", "id")
+    )
+    if not enrolments:
+        return []
+    course_ids = sorted({e.cohort.course_id for e in enrolments})
+    catalogue = _load_catalogue(course_ids)
+    completed: set[int] = set()
+    last_opened: dict[int, datetime] = {}
+    for resource_id, completed_at, last_seen_at in ResourceProgress.objects.filter(
+        learner=learner, resource__module__course_id__in=course_ids
+    ).values_list("resource_id", "completed_at", "last_seen_at"):
+        if completed_at:
+            completed.add(resource_id)
+        last_opened[resource_id] = last_seen_at
+    return [_playlist(e, catalogue, completed, last_opened, expand=expand) for e in enrolments]
+
+
+def module_states_for(learner: Any, course: Course) -> CourseState:
+    """Locking and completion for one learner in one course (used to guard resource pages)."""
+    catalogue = _load_catalogue([course.id])
+    completed = set(
+        ResourceProgress.objects.filter(
+            learner=learner, resource__module__course=course, completed_at__isnull=False
+        ).values_list("resource_id", flat=True)
+    )
+    return course_state(catalogue.shapes.get(course.id, []), completed)
+
+
+def learner_announcements(learner: Any, *, limit: int = 10) -> list[Announcement]:
+    """Announcements to the learner's cohorts, unread first, newest first within each."""
+    return list(
+        Announcement.objects.filter(
+            cohort__enrolments__learner=learner,
+        )
+        .select_related("author", "cohort")
+        .annotate(
+            is_read=Exists(
+                AnnouncementRead.objects.filter(announcement=OuterRef("pk"), learner=learner)
+            )
+        )
+        .order_by("is_read", "-created_at")
+        .distinct()[:limit]
+    )
+
+
+# The trainer's grid ------------------------------------------------------------------------
+
+
+@dataclass
+class GridRow:
+    enrolment: Enrolment
+    cells: list[ModuleState]
+    done: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.total == 0 else round(100 * self.done / self.total)
+
+
+@dataclass
+class Grid:
+    modules: list[Module]
+    rows: list[GridRow]
+
+
+def cohort_grid(cohort: Cohort, *, sort: str = "name") -> Grid:
+    """Learners x modules with completion, for a cohort's staff and the CSV; five queries.
+
+    `sort`: "name", "progress" (least done first) or "module:<id>" (that module, least first).
+    """
+    catalogue = _load_catalogue([cohort.course_id])
+    shapes = catalogue.shapes.get(cohort.course_id, [])
+    modules = catalogue.modules.get(cohort.course_id, [])
+    enrolments = list(
+        cohort.enrolments.select_related("learner").order_by(
+            "learner__last_name", "learner__first_name", "learner__username"
+        )
+    )
+    module_of = {r: shape.id for shape in shapes for r in shape.resource_ids}
+    completed: dict[int, set[int]] = defaultdict(set)
+    for learner_id, resource_id in ResourceProgress.objects.filter(
+        learner_id__in=[e.learner_id for e in enrolments],
+        resource__module__course_id=cohort.course_id,
+        completed_at__isnull=False,
+    ).values_list("learner_id", "resource_id"):
+        if resource_id in module_of:
+            completed[learner_id].add(resource_id)
+    rows = []
+    for enrolment in enrolments:
+        state = course_state(shapes, completed[enrolment.learner_id])
+        rows.append(
+            GridRow(enrolment, [state.modules[m.id] for m in modules], state.done, state.total)
+        )
+    if sort == "progress":
+        rows.sort(key=lambda row: row.percent)
+    elif sort.startswith("module:"):
+        index = next((i for i, m in enumerate(modules) if f"module:{m.id}" == sort), None)
+        if index is not None:
+            rows.sort(key=lambda row: row.cells[index].percent)
+    return Grid(modules, rows)

@@ -1,4 +1,4 @@
-"""State changes in delivery: roles, cohorts, enrolments."""
+"""State changes in delivery: roles, cohorts, enrolments, progress, announcements."""
 
 from __future__ import annotations
 
@@ -6,11 +6,23 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
 
-from delivery.models import Cohort, Course, Enrolment
+from delivery.models import (
+    Announcement,
+    AnnouncementRead,
+    Cohort,
+    Course,
+    Enrolment,
+    Resource,
+    ResourceProgress,
+)
 from delivery.roles import Role, forget_roles, roles_of
 
 
@@ -63,3 +75,101 @@ def enrol_learner(learner: Any, cohort: Cohort) -> Enrolment:
     grant_role(learner, Role.LEARNER)
     enrolment, _ = Enrolment.objects.get_or_create(learner=learner, cohort=cohort)
     return enrolment
+
+
+def record_resource_opened(learner: Any, resource: Resource) -> ResourceProgress:
+    """Note that the learner opened the resource: first opening and last visit."""
+    now = timezone.now()
+    progress, created = ResourceProgress.objects.get_or_create(
+        learner=learner, resource=resource, defaults={"opened_at": now, "last_seen_at": now}
+    )
+    if not created:
+        ResourceProgress.objects.filter(pk=progress.pk).update(last_seen_at=now)
+        progress.last_seen_at = now
+    return progress
+
+
+@transaction.atomic
+def mark_resource_done(learner: Any, resource: Resource, *, done: bool = True) -> ResourceProgress:
+    """Mark (or unmark) a resource finished. Idempotent: marking twice keeps the first time."""
+    progress = record_resource_opened(learner, resource)
+    progress = ResourceProgress.objects.select_for_update().get(pk=progress.pk)
+    if done and progress.completed_at is None:
+        progress.completed_at = timezone.now()
+    elif not done:
+        progress.completed_at = None
+    progress.save(update_fields=["completed_at"])
+    return progress
+
+
+# Watching this far (of the length the player reports) counts as having watched it all.
+MEDIA_COMPLETE_FRACTION = 0.95
+
+
+@transaction.atomic
+def record_media_position(
+    learner: Any, resource: Resource, *, position: int, duration: int | None
+) -> ResourceProgress:
+    """Keep the furthest point reached in a video or podcast, and finish it near the end.
+
+    Positions only move forward, so seeking back to re-watch never loses the furthest point.
+    """
+    if not resource.is_media:
+        raise ValidationError("Only video and audio report a position.")
+    if position < 0 or (duration is not None and duration <= 0):
+        raise ValidationError("Position and duration must be positive.")
+    progress = record_resource_opened(learner, resource)
+    progress = ResourceProgress.objects.select_for_update().get(pk=progress.pk)
+    progress.position_seconds = max(progress.position_seconds, position)
+    if duration:
+        progress.duration_seconds = duration
+    fields = ["position_seconds", "duration_seconds"]
+    if (
+        progress.completed_at is None
+        and progress.duration_seconds
+        and progress.position_seconds >= MEDIA_COMPLETE_FRACTION * progress.duration_seconds
+    ):
+        progress.completed_at = timezone.now()
+        fields.append("completed_at")
+    progress.save(update_fields=fields)
+    return progress
+
+
+@transaction.atomic
+def post_announcement(cohort: Cohort, *, author: Any, title: str, body: str) -> Announcement:
+    """Post to a cohort; its active learners are e-mailed by Celery once this commits."""
+    if not title.strip() or not body.strip():
+        raise ValidationError("An announcement needs a title and some text.")
+    announcement = Announcement.objects.create(
+        cohort=cohort, author=author, title=title.strip(), body=body
+    )
+    from delivery.tasks import email_announcement
+
+    email_announcement.delay_on_commit(announcement.pk)
+    return announcement
+
+
+def send_announcement_emails(announcement: Announcement) -> int:
+    """One e-mail per active learner of the cohort, over one SMTP connection."""
+    recipients = list(
+        announcement.cohort.enrolments.filter(status=Enrolment.Status.ACTIVE)
+        .exclude(learner__email="")
+        .values_list("learner__email", flat=True)
+    )
+    subject = f"{announcement.cohort.course.title}: {announcement.title}"
+    context = {"announcement": announcement, "provider_name": settings.PROVIDER_NAME}
+    text = render_to_string("delivery/email/announcement.txt", context)
+    html = render_to_string("delivery/email/announcement.html", context)
+    messages = []
+    for address in recipients:
+        message = EmailMultiAlternatives(subject, text, None, [address])
+        message.attach_alternative(html, "text/html")
+        messages.append(message)
+    if not messages:
+        return 0
+    with get_connection() as connection:
+        return connection.send_messages(messages) or 0
+
+
+def mark_announcement_read(learner: Any, announcement: Announcement) -> None:
+    AnnouncementRead.objects.get_or_create(announcement=announcement, learner=learner)

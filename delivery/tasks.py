@@ -13,3 +13,16 @@ def send_email(
     if html:
         message.attach_alternative(html, "text/html")
     return message.send()
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def email_announcement(announcement_id: int) -> int:
+    from delivery.models import Announcement
+    from delivery.services import send_announcement_emails
+
+    announcement = (
+        Announcement.objects.select_related("cohort__course").filter(pk=announcement_id).first()
+    )
+    if announcement is None:  # deleted before the worker got to it
+        return 0
+    return send_announcement_emails(announcement)

@@ -8,4 +8,27 @@ app_name = "delivery"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("courses/<int:cohort_id>/", views.course, name="course"),
+    path("resources/<int:pk>/", views.resource, name="resource"),
+    path("resources/<int:pk>/file", views.resource_file, {"part": "file"}, name="resource_file"),
+    path(
+        "resources/<int:pk>/captions",
+        views.resource_file,
+        {"part": "captions"},
+        name="resource_captions",
+    ),
+    path("resources/<int:pk>/done", views.resource_done, name="resource_done"),
+    path("resources/<int:pk>/position", views.resource_position, name="resource_position"),
+    path("announcements/<int:pk>/read", views.announcement_read, name="announcement_read"),
+    path("cohorts/<int:cohort_id>/progress/", views.cohort_progress, name="cohort_progress"),
+    path(
+        "cohorts/<int:cohort_id>/progress.csv",
+        views.cohort_progress_csv,
+        name="cohort_progress_csv",
+    ),
+    path(
+        "cohorts/<int:cohort_id>/announcements/new",
+        views.announcement_new,
+        name="announcement_new",
+    ),
 ]

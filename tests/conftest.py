@@ -14,12 +14,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from delivery.roles import Role
-from tests.factories import CohortFactory, EnrolmentFactory, UserFactory
+from delivery.services import enrol_learner
+from tests.factories import CohortFactory, UserFactory
 
 pytest_plugins = ["tests.servers"]
+
+# Pages under test read static files from the source folders, so a stale `collectstatic` never
+# breaks a test; the server processes of integration tests use the manifest, as production does.
+settings.STORAGES = {
+    **settings.STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TESTS = Path(__file__).resolve().parent
@@ -89,8 +98,8 @@ def other_learner(db: None) -> Any:
 @pytest.fixture
 def enrolled(learner: Any, other_learner: Any, cohort: Any, other_cohort: Any) -> None:
     """Both learners enrolled, each in their own cohort."""
-    EnrolmentFactory(learner=learner, cohort=cohort)
-    EnrolmentFactory(learner=other_learner, cohort=other_cohort)
+    enrol_learner(learner, cohort)
+    enrol_learner(other_learner, other_cohort)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 
-from delivery.models import Cohort, Course, CourseUnit, Enrolment, Unit
+from delivery.models import Cohort, Course, CourseUnit, Enrolment, Module, Resource, Unit
 from delivery.roles import Role
 from delivery.services import grant_role
 
@@ -97,3 +97,35 @@ class EnrolmentFactory(factory.django.DjangoModelFactory):
 
     learner = factory.SubFactory(UserFactory, roles=[Role.LEARNER])
     cohort = factory.SubFactory(CohortFactory)
+
+
+class ModuleFactory(factory.django.DjangoModelFactory):
+    """A module in the first unit of `course` (pass `course=`; a new course by default)."""
+
+    class Meta:
+        model = Module
+        skip_postgeneration_save = True
+
+    course = factory.SubFactory(CourseFactory)
+    course_unit = factory.LazyAttribute(lambda m: m.course.course_units.order_by("position")[0])
+    key = factory.Sequence(lambda n: f"module-{n}")
+    title = factory.Sequence(lambda n: f"Module {n}")
+    position = factory.Sequence(lambda n: n)
+
+    @factory.post_generation
+    def requires(self, create: bool, extracted: list[Module] | None, **kwargs: Any) -> None:
+        if create and extracted:
+            self.prerequisites.add(*extracted)
+
+
+class ResourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Resource
+
+    module = factory.SubFactory(ModuleFactory)
+    key = factory.Sequence(lambda n: f"resource-{n}")
+    title = factory.Sequence(lambda n: f"Resource {n}")
+    kind = Resource.Kind.TEXT
+    body = "Read this carefully."
+    position = factory.Sequence(lambda n: n)
+    estimated_minutes = 5

@@ -1,0 +1,112 @@
+"""The learner's dashboard and course page: playlists, progress, locking, continue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from delivery.models import Enrolment
+from delivery.services import mark_resource_done, record_resource_opened
+from tests.factories import (
+    CohortFactory,
+    CourseFactory,
+    EnrolmentFactory,
+    ModuleFactory,
+    ResourceFactory,
+)
+
+
+@pytest.fixture
+def course_with_modules(cohort: Any, learner: Any) -> dict[str, Any]:
+    """Two modules in the learner's cohort's course; the second requires the first."""
+    EnrolmentFactory(learner=learner, cohort=cohort)
+    first = ModuleFactory(course=cohort.course, title="Before the tutorial", position=1)
+    second = ModuleFactory(
+        course=cohort.course, title="After the tutorial", position=2, requires=[first]
+    )
+    return {
+        "first": first,
+        "second": second,
+        "a": ResourceFactory(module=first, title="Hand hygiene", position=1),
+        "b": ResourceFactory(module=first, title="Gloves", position=2),
+        "c": ResourceFactory(module=second, title="Sharps", position=1),
+    }
+
+
+def test_it_shows_each_course_as_a_playlist_with_progress(
+    client_for: Any, learner: Any, course_with_modules: dict[str, Any]
+) -> None:
+    mark_resource_done(learner, course_with_modules["a"])
+    html = client_for(learner).get("/learn/").content.decode()
+    assert "Before the tutorial" in html
+    assert "33% done · 1 of 3 resources" in html
+    assert "1 of 2" in html  # the first module
+    assert "Continue: Gloves" in html
+
+
+def test_it_says_what_is_locked_and_why(
+    client_for: Any, learner: Any, course_with_modules: dict[str, Any]
+) -> None:
+    html = client_for(learner).get("/learn/").content.decode()
+    assert "Opens when you finish Before the tutorial." in html
+
+
+def test_it_unlocks_a_module_when_its_prerequisite_is_done(
+    client_for: Any, learner: Any, course_with_modules: dict[str, Any]
+) -> None:
+    for key in ("a", "b"):
+        mark_resource_done(learner, course_with_modules[key])
+    html = client_for(learner).get("/learn/").content.decode()
+    assert "Opens when you finish" not in html
+    assert "Start" not in html
+    assert "Continue: Sharps" in html
+
+
+def test_it_continues_where_the_learner_left_off(
+    client_for: Any, learner: Any, course_with_modules: dict[str, Any]
+) -> None:
+    record_resource_opened(learner, course_with_modules["b"])
+    html = client_for(learner).get("/learn/").content.decode()
+    assert "Continue: Gloves" in html
+
+
+def test_the_course_page_lists_every_resource(
+    client_for: Any, learner: Any, cohort: Any, course_with_modules: dict[str, Any]
+) -> None:
+    html = client_for(learner).get(f"/learn/courses/{cohort.pk}/").content.decode()
+    assert "Hand hygiene" in html
+    assert "Gloves" in html
+    # the locked module's resources are not offered
+    assert "Sharps" not in html
+
+
+def test_the_course_page_of_another_cohort_is_not_found(
+    client_for: Any, learner: Any, other_cohort: Any, course_with_modules: dict[str, Any]
+) -> None:
+    assert client_for(learner).get(f"/learn/courses/{other_cohort.pk}/").status_code == 404
+
+
+def test_a_withdrawn_learner_sees_the_course_read_only(
+    client_for: Any, learner: Any, course_with_modules: dict[str, Any]
+) -> None:
+    Enrolment.objects.filter(learner=learner).update(status=Enrolment.Status.WITHDRAWN)
+    html = client_for(learner).get("/learn/").content.decode()
+    assert "shown read-only" in html
+    assert "Continue:" not in html
+
+
+def test_the_dashboard_query_count_does_not_grow_with_courses_or_resources(
+    client_for: Any, learner: Any, django_assert_max_num_queries: Any
+) -> None:
+    for _ in range(5):
+        cohort = CohortFactory(course=CourseFactory(units=2))
+        EnrolmentFactory(learner=learner, cohort=cohort)
+        for m in range(4):
+            module = ModuleFactory(course=cohort.course, position=m)
+            resources = ResourceFactory.create_batch(10, module=module)
+            mark_resource_done(learner, resources[0])
+    client = client_for(learner)
+    with django_assert_max_num_queries(10):
+        response = client.get("/learn/")
+    assert response.content.count(b'class="card playlist"') == 5

@@ -1,0 +1,274 @@
+"""Opening resources, marking them done, media progress, files and content rules."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+
+from delivery.content import render_markdown
+from delivery.models import Enrolment, Resource, ResourceProgress
+from delivery.services import enrol_learner
+from tests.factories import ModuleFactory, ResourceFactory
+
+
+@pytest.fixture
+def _private_media(settings: Any, tmp_path: Any) -> None:
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path},
+        },
+    }
+
+
+@pytest.fixture
+def text(cohort: Any, learner: Any) -> Resource:
+    enrol_learner(learner, cohort)
+    module = ModuleFactory(course=cohort.course, title="Standard precautions")
+    first = ResourceFactory(
+        module=module, title="Why hands matter", body="# Wash\n\n**Twenty** seconds."
+    )
+    ResourceFactory(module=module, title="Gloves on, gloves off")
+    return first
+
+
+def url(resource: Resource, suffix: str = "") -> str:
+    return f"/learn/resources/{resource.pk}/{suffix}"
+
+
+def test_it_shows_a_text_resource_and_records_the_opening(
+    client_for: Any, learner: Any, text: Resource
+) -> None:
+    response = client_for(learner).get(url(text))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<h2>Wash</h2>" in html
+    assert "<strong>Twenty</strong>" in html
+    assert "Gloves on, gloves off →" in html
+    assert ResourceProgress.objects.get(learner=learner, resource=text).completed_at is None
+
+
+def test_it_refuses_a_learner_from_another_course(
+    client_for: Any, other_learner: Any, text: Resource, enrolled: None
+) -> None:
+    assert client_for(other_learner).get(url(text)).status_code == 404
+    assert client_for(other_learner).post(url(text, "done")).status_code == 404
+
+
+def test_it_refuses_an_outsider(client_for: Any, outsider: Any, text: Resource) -> None:
+    assert client_for(outsider).get(url(text)).status_code == 404
+
+
+def test_it_lets_the_cohorts_trainer_preview_without_recording(
+    client_for: Any, trainer: Any, text: Resource
+) -> None:
+    html = client_for(trainer).get(url(text)).content.decode()
+    assert "You are previewing this resource as staff." in html
+    assert not ResourceProgress.objects.filter(learner=trainer).exists()
+
+
+def test_the_other_assessor_cannot_preview(
+    client_for: Any, other_assessor: Any, text: Resource, other_cohort: Any
+) -> None:
+    assert client_for(other_assessor).get(url(text)).status_code == 404
+
+
+def test_it_marks_done_without_javascript(client_for: Any, learner: Any, text: Resource) -> None:
+    response = client_for(learner).post(url(text, "done"), {"done": "on"})
+    assert response.status_code == 302
+    assert response["Location"] == url(text)
+    assert ResourceProgress.objects.get(learner=learner, resource=text).completed_at is not None
+
+
+def test_it_marks_done_in_place_with_htmx(client_for: Any, learner: Any, text: Resource) -> None:
+    response = client_for(learner).post(
+        url(text, "done"), {"done": "on"}, headers={"HX-Request": "true"}
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Mark as not done" in html
+    assert 'hx-swap-oob="true"' in html
+    assert "50% done · 1 of 2 resources" in html
+
+
+def test_it_undoes_done(client_for: Any, learner: Any, text: Resource) -> None:
+    client = client_for(learner)
+    client.post(url(text, "done"), {"done": "on"})
+    client.post(url(text, "done"), {"done": ""})
+    assert ResourceProgress.objects.get(learner=learner, resource=text).completed_at is None
+
+
+def test_it_will_not_redirect_off_site_after_marking_done(
+    client_for: Any, learner: Any, text: Resource
+) -> None:
+    response = client_for(learner).post(
+        url(text, "done"), {"done": "on", "next": "https://evil.example/"}
+    )
+    assert response["Location"] == url(text)
+
+
+def test_it_refuses_to_record_progress_for_a_withdrawn_learner(
+    client_for: Any, learner: Any, text: Resource
+) -> None:
+    Enrolment.objects.filter(learner=learner).update(status=Enrolment.Status.WITHDRAWN)
+    client = client_for(learner)
+    page = client.get(url(text)).content.decode()
+    assert "read-only" in page
+    assert client.post(url(text, "done"), {"done": "on"}).status_code == 403
+    assert not ResourceProgress.objects.filter(learner=learner, completed_at__isnull=False).exists()
+
+
+def test_it_refuses_get_on_done(client_for: Any, learner: Any, text: Resource) -> None:
+    assert client_for(learner).get(url(text, "done")).status_code == 405
+
+
+def test_a_locked_resource_says_what_opens_it(
+    client_for: Any, learner: Any, text: Resource, cohort: Any
+) -> None:
+    later = ModuleFactory(course=cohort.course, title="Workplace practice", requires=[text.module])
+    locked = ResourceFactory(module=later)
+    response = client_for(learner).get(url(locked))
+    assert response.status_code == 403
+    assert "opens when you finish Standard precautions" in response.content.decode()
+
+
+@pytest.mark.usefixtures("_private_media")
+def test_media_progress_keeps_the_furthest_point_and_completes_near_the_end(
+    client_for: Any, learner: Any, text: Resource
+) -> None:
+    video = ResourceFactory(module=text.module, kind="video", body="")
+    video.file.save("talk.mp4", ContentFile(b"\x00" * 64))
+    client = client_for(learner)
+    assert client.post(url(video, "position"), {"position": 50, "duration": 100}).content == b""
+    client.post(url(video, "position"), {"position": 10, "duration": 100})
+    progress = ResourceProgress.objects.get(learner=learner, resource=video)
+    assert (progress.position_seconds, progress.completed_at) == (50, None)
+    assert client.post(url(video, "position"), {"position": 96, "duration": 100}).content == b"done"
+
+
+@pytest.mark.parametrize(
+    "data", [{}, {"position": "-5"}, {"position": "x"}, {"position": 3, "duration": 0}]
+)
+def test_media_progress_refuses_bad_reports(
+    client_for: Any, learner: Any, text: Resource, data: dict[str, Any]
+) -> None:
+    response = client_for(learner).post(url(text, "position"), data)
+    assert response.status_code == 400
+    assert not ResourceProgress.objects.filter(learner=learner).exists()
+
+
+@pytest.mark.usefixtures("_private_media")
+def test_it_serves_a_pdf_inline_framed_only_by_us(
+    client_for: Any, learner: Any, text: Resource
+) -> None:
+    pdf = ResourceFactory(module=text.module, kind="file")
+    pdf.file.save("guide.pdf", ContentFile(b"%PDF-1.4 test"))
+    response = client_for(learner).get(url(pdf, "file"))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("inline")
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
+    assert b"".join(response.streaming_content) == b"%PDF-1.4 test"
+
+
+@pytest.mark.usefixtures("_private_media")
+@pytest.mark.parametrize("name", ["notes.docx", "diagram.svg", "page.html"])
+def test_it_downloads_other_files_and_anything_active(
+    client_for: Any, learner: Any, text: Resource, name: str
+) -> None:
+    item = ResourceFactory(module=text.module, kind="file")
+    item.file.save(name, ContentFile(b"<svg onload=alert(1)>"))
+    response = client_for(learner).get(url(item, "file"))
+    assert response["Content-Disposition"].startswith("attachment")
+
+
+@pytest.mark.usefixtures("_private_media")
+def test_it_does_not_serve_files_to_someone_outside_the_course(
+    client_for: Any, other_learner: Any, text: Resource, enrolled: None
+) -> None:
+    pdf = ResourceFactory(module=text.module, kind="file")
+    pdf.file.save("guide.pdf", ContentFile(b"%PDF-1.4 test"))
+    assert client_for(other_learner).get(url(pdf, "file")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "<script>alert(1)</script>",
+        "[click](javascript:alert(1))",
+        '<img src=x onerror="alert(1)">',
+        "<a href='#' onclick='alert(1)'>x</a>",
+    ],
+)
+def test_markdown_renders_inert(source: str) -> None:
+    tags = _tags(str(render_markdown(source)))
+    assert all(tag != "script" for tag, _ in tags)
+    for _, attrs in tags:
+        assert not [name for name, _ in attrs if name.startswith("on")], attrs
+        assert not [v for _, v in attrs if v and v.strip().lower().startswith("javascript:")]
+
+
+def _tags(html: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    found: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    class Collector(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found.append((tag, attrs))
+
+    Collector().feed(html)
+    return found
+
+
+def test_the_inertness_check_sees_an_active_tag() -> None:
+    assert _tags('<img src=x onerror="alert(1)">') == [
+        ("img", [("src", "x"), ("onerror", "alert(1)")])
+    ]
+
+
+def test_markdown_keeps_ordinary_formatting() -> None:
+    html = str(render_markdown("Read [the guide](https://example.org/g) *first*."))
+    assert (
+        '<a href="https://example.org/g" rel="noopener noreferrer nofollow">the guide</a>' in html
+    )
+    assert "<em>first</em>" in html
+
+
+@pytest.mark.django_db
+def test_a_video_embed_from_another_host_is_refused_at_save() -> None:
+    video = ResourceFactory.build(
+        module=ModuleFactory(), kind="video", body="", embed_url="https://evil.example/embed/1"
+    )
+    with pytest.raises(ValidationError, match="only from these hosts"):
+        video.full_clean()
+
+
+@pytest.mark.django_db
+def test_a_video_embed_from_an_allowed_host_is_accepted() -> None:
+    video = ResourceFactory.build(
+        module=ModuleFactory(),
+        kind="video",
+        body="",
+        embed_url="https://www.youtube-nocookie.com/embed/abc123",
+    )
+    video.full_clean()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("kind", "fields", "message"),
+    [
+        ("text", {"body": ""}, "needs some text"),
+        ("link", {"url": ""}, "needs an address"),
+        ("audio", {}, "needs a file"),
+        ("video", {}, "either an uploaded file or an embed"),
+    ],
+)
+def test_each_kind_needs_its_content(kind: str, fields: dict[str, str], message: str) -> None:
+    resource = ResourceFactory.build(module=ModuleFactory(), kind=kind, **fields)
+    with pytest.raises(ValidationError, match=message):
+        resource.full_clean()
