@@ -195,19 +195,14 @@ def announcement_read(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def cohort_progress(request: HttpRequest, cohort_id: int) -> HttpResponse:
     cohort = access_cohort_staff(request.user, cohort_id)
     form = GridSortForm(request.GET)
-    sort = (form.is_valid() and form.cleaned_data["sort"]) or "name"
-    grid = selectors.cohort_grid(cohort, sort=sort)
+    valid = form.is_valid()
+    sort = (valid and form.cleaned_data["sort"]) or "name"
+    grid = selectors.cohort_grid(cohort, sort=sort, page=request.GET.get("page") or 1)
     prework = None
-    if form.is_valid() and form.cleaned_data["module"]:
-        module_id = form.cleaned_data["module"]
-        index = next((i for i, m in enumerate(grid.modules) if m.id == module_id), None)
-        if index is not None:
-            prework = {
-                "module": grid.modules[index],
-                "missing": [r for r in grid.rows if not r.cells[index].complete],
-                "done": [r for r in grid.rows if r.cells[index].complete],
-            }
-    can_announce = cohort.trainers.filter(pk=request.user.pk or 0).exists()
+    module = next((m for m in grid.modules if valid and m.id == form.cleaned_data["module"]), None)
+    if module is not None:
+        done, missing = selectors.prework_check(cohort, module)
+        prework = {"module": module, "done": done, "missing": missing}
     return render(
         request,
         "delivery/cohort_progress.html",
@@ -216,7 +211,7 @@ def cohort_progress(request: HttpRequest, cohort_id: int) -> HttpResponse:
             "grid": grid,
             "sort": sort,
             "prework": prework,
-            "can_announce": can_announce,
+            "can_announce": cohort.trainers.filter(pk=request.user.pk or 0).exists(),
         },
     )
 

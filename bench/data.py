@@ -1,0 +1,141 @@
+"""Builds benchmark data in the scratch database. Run in a child process with the scratch
+environment: `python -m bench.data dashboard` prints a JSON line the benchmark reads."""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from typing import Any
+
+
+def _setup() -> None:
+    import django
+
+    django.setup()
+
+
+def dashboard() -> dict[str, Any]:
+    """A learner in 5 courses of 200 resources each, and a cohort of 500 learners x 50 modules."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import connection, transaction
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from delivery.models import (
+        Cohort,
+        Course,
+        CourseUnit,
+        Enrolment,
+        Module,
+        Resource,
+        ResourceProgress,
+        Unit,
+    )
+    from delivery.roles import Role
+    from delivery.services import grant_role
+
+    rng = random.Random(7)
+    user_model = get_user_model()
+    now = timezone.now()
+
+    def course(code: str, modules: int, per_module: int) -> tuple[Course, list[Resource]]:
+        c = Course.objects.create(code=code, title=f"Course {code}", kind=Course.Kind.SKILL_SET)
+        units = [
+            Unit.objects.create(code=f"{code}U{i}", title=f"Unit {i} of {code}") for i in range(2)
+        ]
+        cus = [CourseUnit.objects.create(course=c, unit=u, position=i) for i, u in enumerate(units)]
+        mods = Module.objects.bulk_create(
+            Module(
+                course=c,
+                course_unit=cus[i * 2 // modules],
+                key=f"m{i}",
+                title=f"Module {i}",
+                position=i,
+            )
+            for i in range(modules)
+        )
+        Module.prerequisites.through.objects.bulk_create(
+            Module.prerequisites.through(from_module_id=mods[i].id, to_module_id=mods[i - 1].id)
+            for i in range(1, modules, 3)
+        )
+        resources = Resource.objects.bulk_create(
+            Resource(
+                module=m,
+                key=f"r{j}",
+                title=f"{m.title} resource {j}",
+                kind="text",
+                body="x",
+                position=j,
+            )
+            for m in mods
+            for j in range(per_module)
+        )
+        return c, resources
+
+    with transaction.atomic():
+        learner = user_model.objects.create_user("bench-learner", "l@example.test", "x")
+        grant_role(learner, Role.LEARNER)
+        for n in range(5):
+            c, resources = course(f"DASH{n}", modules=20, per_module=10)
+            cohort = Cohort.objects.create(course=c, name="Bench", starts_on=now.date())
+            Enrolment.objects.create(learner=learner, cohort=cohort)
+            ResourceProgress.objects.bulk_create(
+                ResourceProgress(learner=learner, resource=r, completed_at=now)
+                for r in resources[: rng.randint(20, 180)]
+            )
+
+        trainer = user_model.objects.create_user("bench-trainer", "t@example.test", "x")
+        grant_role(trainer, Role.TRAINER)
+        c, resources = course("GRID", modules=50, per_module=4)
+        cohort = Cohort.objects.create(course=c, name="Big cohort", starts_on=now.date())
+        cohort.trainers.add(trainer)
+        learners = user_model.objects.bulk_create(
+            user_model(username=f"bench-l{i}", first_name="Learner", last_name=f"{i:03d}")
+            for i in range(500)
+        )
+        Enrolment.objects.bulk_create(Enrolment(learner=u, cohort=cohort) for u in learners)
+        ResourceProgress.objects.bulk_create(
+            (
+                ResourceProgress(learner=u, resource=r, completed_at=now)
+                for u in learners
+                for r in resources[: rng.randint(0, len(resources))]
+            ),
+            batch_size=5000,
+        )
+
+    def session_for(user: Any) -> str:
+        store = SessionStore()
+        store["_auth_user_id"] = str(user.pk)
+        store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+        store["_auth_user_hash"] = user.get_session_auth_hash()
+        store.create()
+        return str(store.session_key)
+
+    def queries(user: Any, path: str) -> int:
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(user)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path)
+        if response.status_code != 200:
+            raise RuntimeError(f"{path} answered {response.status_code}")
+        return len(captured)
+
+    grid_path = f"/learn/cohorts/{cohort.pk}/progress/"
+    return {
+        "cookie_name": settings.SESSION_COOKIE_NAME,
+        "learner_session": session_for(learner),
+        "trainer_session": session_for(trainer),
+        "dashboard_path": "/learn/",
+        "grid_path": grid_path,
+        "dashboard_queries": queries(learner, "/learn/"),
+        "grid_queries": queries(trainer, grid_path),
+    }
+
+
+if __name__ == "__main__":
+    _setup()
+    print(json.dumps(globals()[sys.argv[1]]()))
