@@ -81,6 +81,13 @@ class ModuleItem:
 class UnitItem:
     unit: Unit
     modules: list[ModuleItem] = field(default_factory=list)
+    done: int = 0
+    total: int = 0
+    current: bool = False
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.total == 0 else round(100 * self.done / self.total)
 
 
 @dataclass
@@ -196,28 +203,42 @@ def _playlist(
     next_module_title = ""
     minutes_left = 0
     for module in catalogue.modules.get(course.id, []):
-        items = [
-            ResourceItem(r.id, r.title, r.kind, r.estimated_minutes, r.id in completed)
-            for r in catalogue.resources[module.id]
-        ]
-        minutes_left += sum(i.minutes for i in items if not i.done)
-        holds_next = any(i.id == next_id for i in items)
+        unit_item = units[module.course_unit_id]
+        module_state = state.modules[module.id]
+        unit_item.done += module_state.done
+        unit_item.total += module_state.total
+        resources = catalogue.resources[module.id]
+        minutes_left += sum(r.estimated_minutes for r in resources if r.id not in completed)
+        holds_next = any(r.id == next_id for r in resources)
+        if holds_next:
+            unit_item.current = True
+            next_module_title = module.title
+        items = (
+            [
+                ResourceItem(r.id, r.title, r.kind, r.estimated_minutes, r.id in completed)
+                for r in resources
+            ]
+            if expand == "all" or holds_next
+            else []
+        )
         if holds_next:
             next_item = next(i for i in items if i.id == next_id)
-            next_module_title = module.title
-        module_state = state.modules[module.id]
-        shown = items if expand == "all" or holds_next else []
-        units[module.course_unit_id].modules.append(
+        unit_item.modules.append(
             ModuleItem(
                 module.id,
                 module.key,
                 module.title,
                 module.summary,
                 module_state,
-                shown,
+                items,
                 module_state.locked_by,
             )
         )
+    if expand != "all":
+        # The dashboard: every unit with its progress, the modules of the unit in hand only.
+        for unit_item in units.values():
+            if not unit_item.current:
+                unit_item.modules = []
     return Playlist(
         enrolment,
         course,
@@ -233,7 +254,7 @@ def _playlist(
 def learner_playlists(
     learner: Any, *, cohort_id: int | None = None, expand: str = "current"
 ) -> list[Playlist]:
-    """Each of the learner's enrolments as a playlist with progress, in six queries."""
+    """Each of the learner's enrolments as a playlist with progress, in seven queries."""
     enrolments = list(
         Enrolment.objects.filter(learner=learner, **({"cohort_id": cohort_id} if cohort_id else {}))
         .select_related("cohort__course")
@@ -243,14 +264,17 @@ def learner_playlists(
         return []
     course_ids = sorted({e.cohort.course_id for e in enrolments})
     catalogue = _load_catalogue(course_ids)
-    completed: set[int] = set()
-    last_opened: dict[int, datetime] = {}
-    for resource_id, completed_at, last_seen_at in ResourceProgress.objects.filter(
+    progress = ResourceProgress.objects.filter(
         learner=learner, resource__module__course_id__in=course_ids
-    ).values_list("resource_id", "completed_at", "last_seen_at"):
-        if completed_at:
-            completed.add(resource_id)
-        last_opened[resource_id] = last_seen_at
+    )
+    # Finished resources as bare ids (there may be thousands); times only for the unfinished
+    # ones the learner has opened, which is all "continue where you left off" needs.
+    completed = set(
+        progress.filter(completed_at__isnull=False).values_list("resource_id", flat=True)
+    )
+    last_opened: dict[int, datetime] = dict(
+        progress.filter(completed_at__isnull=True).values_list("resource_id", "last_seen_at")
+    )
     return [_playlist(e, catalogue, completed, last_opened, expand=expand) for e in enrolments]
 
 
