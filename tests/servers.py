@@ -106,7 +106,11 @@ def redis_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def service_env(postgres_url: str, redis_url: str) -> dict[str, str]:
+def service_env(
+    postgres_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """Production-like settings for server processes, with static files collected afresh into
+    their own folder (so a stale `collectstatic` in the work tree never shows)."""
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env.update(
         {
@@ -117,7 +121,14 @@ def service_env(postgres_url: str, redis_url: str) -> dict[str, str]:
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "PYTHONUNBUFFERED": "1",
             "DJANGO_SETTINGS_MODULE": "config.settings",
+            "VAR_DIR": str(tmp_path_factory.mktemp("var")),
         }
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
     )
     return env
 

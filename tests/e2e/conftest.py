@@ -24,26 +24,27 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="package", autouse=True)
-def _orm_beside_playwright() -> Iterator[None]:
-    """Playwright's sync API keeps an event loop in this thread; the tests' own ORM calls
-    (database set-up, making users) are still plain synchronous calls, so let them through for
-    this package only. Server processes never inherit it (tests/servers.py strips it)."""
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    yield
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-
-
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def browser(django_db_setup: None, daphne_server: Any) -> Iterator[Any]:
+    """One Chromium for the session, started after the test database and the server exist.
+
+    Playwright's sync API keeps an event loop running in this thread while it lives; the
+    tests' own ORM calls (making users, flushing the database) are still plain synchronous
+    calls, so Django's async-safety check is lifted for exactly that long. Server processes
+    never inherit it (tests/servers.py strips it).
+    """
     if not CHROMIUM.exists():
         need_service(f"needs Chromium at {CHROMIUM} (apt-get install chromium; make test does)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture
