@@ -163,12 +163,12 @@ def _load_catalogue(course_ids: Sequence[int]) -> _Catalogue:
         prerequisites[from_id].append(to_id)
 
     resources: dict[int, list[_ResourceRow]] = defaultdict(list)
-    for module_id, *row in (
+    for module_id, resource_id, title, kind, minutes in (
         Resource.objects.filter(module__course_id__in=course_ids)
         .order_by("position", "id")
         .values_list("module_id", "id", "title", "kind", "estimated_minutes")
     ):
-        resources[module_id].append(_ResourceRow(*row))
+        resources[module_id].append(_ResourceRow(resource_id, title, kind, minutes))
 
     shapes = {
         course_id: [
@@ -429,7 +429,8 @@ def prework_check(cohort: Cohort, module: GridModule) -> tuple[list[Enrolment], 
         .annotate(done=_completed(cohort.course_id, module.id))
         .order_by("learner__last_name", "learner__first_name", "learner__username")
     )
-    finished, missing = [], []
+    finished: list[Enrolment] = []
+    missing: list[Enrolment] = []
     for enrolment in enrolments:
-        (finished if enrolment.done >= module.total else missing).append(enrolment)  # type: ignore[attr-defined]
+        (finished if enrolment.done >= module.total else missing).append(enrolment)
     return finished, missing
