@@ -1,33 +1,59 @@
 from __future__ import annotations
 
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from delivery.models import Cohort, Course, Enrolment
+from delivery.models import Cohort, ContentPack, Course, Enrolment, Resource, ResourceProgress
 from delivery.roles import Role, roles_of
 
 
+@pytest.fixture
+def _media(settings: Any, tmp_path: Path) -> None:
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path},
+        },
+    }
+
+
 @pytest.mark.django_db
-def test_it_seeds_the_demo_and_can_run_again(settings: Any) -> None:
+@pytest.mark.usefixtures("_media")
+def test_it_seeds_the_sample_packs_and_can_run_again(
+    settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     settings.DEBUG = True
     out = StringIO()
-    call_command("seed_demo", stdout=out)
-    call_command("seed_demo", stdout=out)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", stdout=out)
+    progress_before = ResourceProgress.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", stdout=out)
 
-    course = Course.objects.get()
-    assert course.kind == Course.Kind.SKILL_SET
-    assert course.units.count() == 2
-    cohort = Cohort.objects.get()
-    assert Enrolment.objects.filter(cohort=cohort).count() == 4
+    assert set(ContentPack.objects.values_list("key", flat=True)) == {
+        "infection-control",
+        "first-aid",
+    }
+    skill_set = Course.objects.get(code="HLTSS00065")
+    assert skill_set.kind == Course.Kind.SKILL_SET
+    assert skill_set.units.count() == 2
+    assert Course.objects.get(code="HLTAID011").validity_months == 36
+    assert Resource.objects.filter(module__course=skill_set).exists()
+    assert Cohort.objects.count() == 2
+    assert Enrolment.objects.count() == 8
+    assert ResourceProgress.objects.count() == progress_before > 0
     users = {u.username: u for u in get_user_model().objects.all()}
     for role in Role:
         assert any(role in roles_of(u) for u in users.values()), role
     assert users["learner"].check_password("flipside-demo")
     assert "learner    Lena Nguyen (learner)" in out.getvalue()
+    assert "already imported" in out.getvalue()
 
 
 @pytest.mark.django_db

@@ -1,6 +1,7 @@
-"""Demo data for a first look: one provider's skill set, a cohort, and a user per role.
+"""Demo data for a first look: the two sample content packs, a cohort of each course, and a
+user per role.
 
-Idempotent: running it again updates the same rows (and resets the demo passwords).
+Idempotent: running it again imports nothing new, keeps progress, and resets the demo passwords.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from delivery.models import Cohort, Course, CourseUnit, Unit
+from delivery.models import Announcement, Cohort, Course, Resource
+from delivery.packs import import_pack
 from delivery.roles import Role
-from delivery.services import enrol_learner, grant_role
+from delivery.services import enrol_learner, grant_role, mark_resource_done, post_announcement
 
 User = get_user_model()
 
 DEMO_PASSWORD = "flipside-demo"  # noqa: S105 - published demo login, never for production
+PACKS = ["infection-control", "first-aid"]
 
 # username, first name, last name, roles
 PEOPLE: list[tuple[str, str, str, list[Role]]] = [
@@ -34,14 +37,9 @@ PEOPLE: list[tuple[str, str, str, list[Role]]] = [
     ("learner4", "Noah", "Tran", [Role.LEARNER]),
 ]
 
-UNITS = [
-    ("HLTINF006", "Apply basic principles and practices of infection prevention and control"),
-    ("HLTINF007", "Implement and monitor infection prevention and control standards"),
-]
-
 
 class Command(BaseCommand):
-    help = "Load the demo provider data and one login per role (safe to run again)."
+    help = "Load the sample packs, demo cohorts and one login per role (safe to run again)."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
@@ -57,35 +55,43 @@ class Command(BaseCommand):
                 "seed_demo creates logins with a published password; with DEBUG off, "
                 "pass --allow-production if you really mean it."
             )
+        for name in PACKS:
+            for line in import_pack(settings.BASE_DIR / "packs" / name).summary():
+                self.stdout.write(f"  {line}")
         users = {person[0]: self._person(*person) for person in PEOPLE}
-
-        course, _ = Course.objects.update_or_create(
-            code="HLTSS00065",
-            defaults={
-                "title": "Infection Control Skill Set",
-                "kind": Course.Kind.SKILL_SET,
-            },
-        )
-        for position, (code, title) in enumerate(UNITS, start=1):
-            unit, _ = Unit.objects.update_or_create(code=code, defaults={"title": title})
-            CourseUnit.objects.update_or_create(
-                course=course, unit=unit, defaults={"position": position}
-            )
+        learners = [users[u] for u, *_, roles in PEOPLE if Role.LEARNER in roles]
 
         today = timezone.localdate()
-        cohort, _ = Cohort.objects.update_or_create(
-            course=course,
-            name="Demo cohort",
-            defaults={
-                "starts_on": today - timedelta(days=7),
-                "ends_on": today + timedelta(days=49),
-            },
+        for code, name, starts in [
+            ("HLTSS00065", "Demo cohort", today - timedelta(days=7)),
+            ("HLTAID011", "First aid, weekend class", today - timedelta(days=2)),
+        ]:
+            cohort, _ = Cohort.objects.update_or_create(
+                course=Course.objects.get(code=code),
+                name=name,
+                defaults={"starts_on": starts, "ends_on": starts + timedelta(days=56)},
+            )
+            cohort.trainers.add(users["trainer"])
+            cohort.assessors.add(users["assessor"])
+            for learner in learners:
+                enrol_learner(learner, cohort)
+
+        # Some learners are further along than others, so the trainer's grid has a shape.
+        skill_set = Resource.objects.filter(module__course__code="HLTSS00065").order_by(
+            "module__course_unit__position", "module__position", "position"
         )
-        cohort.trainers.add(users["trainer"])
-        cohort.assessors.add(users["assessor"])
-        for username, _first, _last, roles in PEOPLE:
-            if Role.LEARNER in roles:
-                enrol_learner(users[username], cohort)
+        for learner, count in zip(learners, [3, 6, 1, 0], strict=True):
+            for resource in skill_set[:count]:
+                mark_resource_done(learner, resource)
+
+        demo = Cohort.objects.get(name="Demo cohort")
+        if not Announcement.objects.filter(cohort=demo).exists():
+            post_announcement(
+                demo,
+                author=users["trainer"],
+                title="Welcome to the infection control skill set",
+                body="Please finish the **pre-work** before Tuesday's live tutorial.",
+            )
 
         self.stdout.write(self.style.SUCCESS(f"Demo data ready for {settings.PROVIDER_NAME}."))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
