@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from delivery import views as delivery_views
 from delivery.forms import QueuedPasswordResetForm
@@ -21,6 +22,8 @@ urlpatterns = [
         name="password_reset",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
+    # One sign-in page for everyone, the admin included.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
     path("learn/", include("delivery.urls")),
     path("assess/", include("assessment.urls")),

@@ -28,21 +28,25 @@ from delivery.roles import Role, forget_roles, roles_of
 
 @transaction.atomic
 def grant_role(user: Any, role: Role) -> None:
-    """Give `user` the role's group. Administrators also get Django admin access (is_staff)."""
+    """Give `user` the role's group.
+
+    Administrators run the whole catalogue, users and keys through the Django admin, so they
+    are staff superusers: a permission list per model would only ever be "everything".
+    """
     group, _ = Group.objects.get_or_create(name=role.value)
     user.groups.add(group)
-    if role is Role.ADMINISTRATOR and not user.is_staff:
-        user.is_staff = True
-        user.save(update_fields=["is_staff"])
+    if role is Role.ADMINISTRATOR and not (user.is_staff and user.is_superuser):
+        user.is_staff = user.is_superuser = True
+        user.save(update_fields=["is_staff", "is_superuser"])
     forget_roles(user)
 
 
 @transaction.atomic
 def revoke_role(user: Any, role: Role) -> None:
     user.groups.remove(*Group.objects.filter(name=role.value))
-    if role is Role.ADMINISTRATOR and user.is_staff and not user.is_superuser:
-        user.is_staff = False
-        user.save(update_fields=["is_staff"])
+    if role is Role.ADMINISTRATOR and (user.is_staff or user.is_superuser):
+        user.is_staff = user.is_superuser = False
+        user.save(update_fields=["is_staff", "is_superuser"])
     forget_roles(user)
 
 

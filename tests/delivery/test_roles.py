@@ -27,10 +27,12 @@ def test_it_gives_administrators_the_admin_site_and_takes_it_back() -> None:
     grant_role(user, Role.ADMINISTRATOR)
     user.refresh_from_db()
     assert user.is_staff
+    assert user.is_superuser
     assert Role.ADMINISTRATOR in roles_of(user)
     revoke_role(user, Role.ADMINISTRATOR)
     user.refresh_from_db()
     assert not user.is_staff
+    assert not user.is_superuser
     assert roles_of(user) == frozenset()
 
 
