@@ -111,3 +111,13 @@ def test_the_dashboard_query_count_does_not_grow_with_courses_or_resources(
     with django_assert_max_num_queries(11):
         response = client.get("/learn/")
     assert response.content.count(b'class="card playlist"') == 5
+
+
+def test_it_says_how_long_is_left_in_the_cohort(
+    client_for: Any, learner: Any, cohort: Any, course_with_modules: dict[str, Any]
+) -> None:
+    import time_machine
+
+    with time_machine.travel("2027-02-12 09:00 +1100", tick=False):
+        html = client_for(learner).get("/learn/").content.decode()
+    assert "(2\xa0weeks left)" in html
