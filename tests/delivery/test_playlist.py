@@ -120,4 +120,4 @@ def test_it_says_how_long_is_left_in_the_cohort(
 
     with time_machine.travel("2027-02-12 09:00 +1100", tick=False):
         html = client_for(learner).get("/learn/").content.decode()
-    assert "(2\xa0weeks left)" in html
+    assert "(1\xa0week, 6\xa0days left)" in html
