@@ -1,0 +1,57 @@
+"""Who may see and change what in assessment, in one place.
+
+`access_*` return the object or raise Http404 (the user may not know it exists) or
+PermissionDenied (they may see it, not do this).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from assessment.models import Attempt, Evidence
+from delivery.roles import Role, roles_of
+
+
+def can_mark(user: Any, attempt: Attempt) -> bool:
+    """Assessors of the attempt's cohort mark it (administrators too)."""
+    held = roles_of(user)
+    if Role.ADMINISTRATOR in held:
+        return True
+    return Role.ASSESSOR in held and attempt.cohort.assessors.filter(pk=user.pk).exists()
+
+
+def access_attempt(user: Any, pk: int, *, write: bool = False) -> Attempt:
+    """An attempt its learner, the cohort's assessors and trainers, auditors and administrators
+    may see. `write`: the learner changing their own draft."""
+    try:
+        attempt = Attempt.objects.select_related("task__unit", "cohort__course", "learner").get(
+            pk=pk
+        )
+    except Attempt.DoesNotExist:
+        raise Http404("No such attempt") from None
+    held = roles_of(user)
+    own = attempt.learner_id == user.pk
+    visible = (
+        own
+        or bool(held & {Role.AUDITOR, Role.ADMINISTRATOR})
+        or (Role.ASSESSOR in held and attempt.cohort.assessors.filter(pk=user.pk).exists())
+        or (Role.TRAINER in held and attempt.cohort.trainers.filter(pk=user.pk).exists())
+    )
+    if not visible:
+        raise Http404("No such attempt")
+    if write and not (own and attempt.status == Attempt.Status.DRAFT):
+        raise PermissionDenied("Only the learner's own draft can be changed.")
+    return attempt
+
+
+def access_evidence(user: Any, pk: int) -> Evidence:
+    """A file of an attempt the user may see."""
+    try:
+        evidence = Evidence.objects.select_related("attempt").get(pk=pk)
+    except Evidence.DoesNotExist:
+        raise Http404("No such file") from None
+    access_attempt(user, evidence.attempt_id)
+    return evidence
