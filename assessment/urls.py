@@ -9,4 +9,16 @@ app_name = "assessment"
 urlpatterns = [
     path("queue/", views.queue, name="queue"),
     path("records/", views.audit_search, name="audit_search"),
+    path("cohorts/<int:cohort_id>/tasks/", views.learner_tasks, name="learner_tasks"),
+    path("cohorts/<int:cohort_id>/tasks/<int:task_id>/", views.task, name="task"),
+    path("attempts/<int:pk>/", views.attempt_detail, name="attempt"),
+    path("attempts/<int:pk>/save", views.save_draft, name="save_draft"),
+    path("attempts/<int:pk>/submit", views.submit, name="submit"),
+    path("attempts/<int:pk>/mark/", views.mark, name="mark"),
+    path(
+        "cohorts/<int:cohort_id>/learners/<int:learner_id>/units/<int:unit_id>/outcome/",
+        views.outcome,
+        name="outcome",
+    ),
+    path("cohorts/<int:cohort_id>/units/<int:unit_id>/mapping/", views.mapping, name="mapping"),
 ]

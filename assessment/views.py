@@ -1,24 +1,359 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dateparse import parse_date
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.middleware import HtmxDetails
 
-from assessment import selectors
-from assessment.forms import RecordSearchForm
-from delivery import selectors as delivery_selectors
-from delivery.models import Cohort
-from delivery.permissions import role_required
-from delivery.roles import Role
+from assessment import selectors, services
+from assessment.forms import OutcomeForm, QueueFilterForm, RecordSearchForm, SubmitForm
+from assessment.models import Attempt, Outcome, Task
+from assessment.permissions import access_attempt, can_mark
+from delivery.models import Enrolment, Unit
+from delivery.permissions import access_cohort_staff, role_required
+from delivery.roles import Role, roles_of
 
 
-@role_required(Role.ASSESSOR)
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _errors(exc: ValidationError) -> list[str]:
+    return [str(m) for m in exc.messages]
+
+
+# The learner -------------------------------------------------------------------------------
+
+
+@role_required(Role.LEARNER)
+@require_GET
+def learner_tasks(request: HttpRequest, cohort_id: int) -> HttpResponse:
+    enrolment = get_object_or_404(
+        Enrolment.objects.select_related("cohort__course"),
+        learner=request.user.pk,
+        cohort=cohort_id,
+    )
+    cohort = enrolment.cohort
+    return render(
+        request,
+        "assessment/learner_tasks.html",
+        {
+            "cohort": cohort,
+            "units": selectors.learner_tasks(request.user, cohort),
+            "outcomes": selectors.current_outcomes(request.user, cohort),
+        },
+    )
+
+
+@role_required(Role.LEARNER)
+@require_http_methods(["GET", "POST"])
+def task(request: HttpRequest, cohort_id: int, task_id: int) -> HttpResponse:
+    """The task page: instructions, the learner's draft to answer, and earlier attempts."""
+    enrolment = get_object_or_404(
+        Enrolment.objects.select_related("cohort__course"),
+        learner=request.user.pk,
+        cohort=cohort_id,
+    )
+    cohort = enrolment.cohort
+    the_task = get_object_or_404(
+        Task.objects.select_related("unit"),
+        pk=task_id,
+        unit__course_units__course=cohort.course,
+    )
+    if request.method == "POST":  # start (or resubmit)
+        try:
+            services.start_attempt(request.user, the_task, cohort)
+        except ValidationError as exc:
+            for message in _errors(exc):
+                messages.error(request, message)
+        return redirect("assessment:task", cohort_id=cohort.pk, task_id=the_task.pk)
+    attempts = list(
+        Attempt.objects.filter(task=the_task, learner=request.user.pk, cohort=cohort)
+        .prefetch_related("judgements__item")
+        .order_by("-number")
+    )
+    draft = next((a for a in attempts if a.status == Attempt.Status.DRAFT), None)
+    return render(
+        request,
+        "assessment/task.html",
+        {
+            "cohort": cohort,
+            "task": the_task,
+            "availability": services.task_availability(request.user, the_task, cohort),
+            "draft": draft,
+            "questions": _questions(draft) if draft else [],
+            "history": [a for a in attempts if a.status != Attempt.Status.DRAFT],
+            "submit_form": SubmitForm(),
+            "declaration": services.LEARNER_DECLARATION,
+        },
+    )
+
+
+def _questions(attempt: Attempt) -> list[dict[str, Any]]:
+    answers = {a.item_id: a for a in attempt.answers.all()}
+    return [
+        {"item": item, "answer": answers.get(item.id)}
+        for item in attempt.task.items.order_by("position", "id")
+    ]
+
+
+def _answers_from(request: HttpRequest, attempt: Attempt) -> dict[str, Any]:
+    """Form fields `answer-<item key>` (several values for multiple choice)."""
+    answers: dict[str, Any] = {}
+    for item in attempt.task.items.all():
+        name = f"answer-{item.key}"
+        if item.auto_marked:
+            if name in request.POST or f"{name}-present" in request.POST:
+                answers[item.key] = request.POST.getlist(name)
+        elif name in request.POST:
+            answers[item.key] = request.POST[name]
+    return answers
+
+
+@role_required(Role.LEARNER)
+@require_POST
+def save_draft(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Autosave (htmx, as the learner types) and the plain "Save" button alike."""
+    attempt = access_attempt(request.user, pk, write=True)
+    try:
+        services.save_answers(
+            attempt, learner=request.user, answers=_answers_from(request, attempt)
+        )
+    except ValidationError as exc:
+        if request.htmx:
+            return render(
+                request, "assessment/_save_status.html", {"errors": _errors(exc)}, status=400
+            )
+        for message in _errors(exc):
+            messages.error(request, message)
+    else:
+        if request.htmx:
+            return render(request, "assessment/_save_status.html", {"saved": True})
+        messages.success(request, "Your answers are saved.")
+    return redirect("assessment:task", cohort_id=attempt.cohort_id, task_id=attempt.task_id)
+
+
+@role_required(Role.LEARNER)
+@require_POST
+def submit(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        attempt = access_attempt(request.user, pk, write=True)
+    except PermissionDenied:
+        attempt = access_attempt(request.user, pk)
+        messages.error(request, "This attempt has already been submitted.")
+        return redirect("assessment:task", cohort_id=attempt.cohort_id, task_id=attempt.task_id)
+    form = SubmitForm(request.POST)
+    form.is_valid()
+    try:
+        services.save_answers(
+            attempt, learner=request.user, answers=_answers_from(request, attempt)
+        )
+        services.submit_attempt(
+            attempt, learner=request.user, declared=form.cleaned_data.get("declared", False)
+        )
+    except ValidationError as exc:
+        for message in _errors(exc):
+            messages.error(request, message)
+    else:
+        messages.success(request, "Submitted. Your assessor will mark it; you will be told.")
+    return redirect("assessment:task", cohort_id=attempt.cohort_id, task_id=attempt.task_id)
+
+
+@login_required
+@require_GET
+def attempt_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A submitted attempt as it was submitted, with its marking, for everyone who may see it."""
+    attempt = access_attempt(request.user, pk)
+    return render(
+        request,
+        "assessment/attempt.html",
+        {
+            "attempt": attempt,
+            "judgements": {j.item_id: j for j in attempt.judgements.all()},
+            "can_mark": can_mark(request.user, attempt),
+        },
+    )
+
+
+# The assessor ------------------------------------------------------------------------------
+
+
+@role_required(Role.ASSESSOR, Role.ADMINISTRATOR)
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    """The assessor's home: the cohorts assigned to them to mark."""
-    cohorts = delivery_selectors.staff_cohorts(Cohort.objects.assessed_by(request.user))
-    return render(request, "assessment/queue.html", {"cohorts": cohorts})
+    """Attempts waiting for marking in the assessor's cohorts, oldest first, with counts."""
+    form = QueueFilterForm(request.GET)
+    filters = selectors.QueueFilters(**form.cleaned_data) if form.is_valid() else None
+    attempts = selectors.marking_queue(request.user, filters or selectors.QueueFilters())
+    page = Paginator(attempts, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "assessment/queue.html",
+        {
+            "form": form,
+            "page": page,
+            "counts": selectors.queue_counts(request.user),
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+@role_required(Role.ASSESSOR, Role.ADMINISTRATOR)
+@require_http_methods(["GET", "POST"])
+def mark(request: HttpRequest, pk: int) -> HttpResponse:
+    attempt = access_attempt(request.user, pk)
+    if not can_mark(request.user, attempt):
+        raise PermissionDenied
+    if attempt.status == Attempt.Status.DRAFT:
+        raise Http404("Not submitted")
+    items = list(attempt.task.items.order_by("position", "id"))
+    existing = {j.item_id: j for j in attempt.judgements.select_related("assessor")}
+    context: dict[str, Any] = {"attempt": attempt, "errors": [], "stale": None}
+    status = 200
+    if request.method == "GET" and attempt.status == Attempt.Status.SUBMITTED:
+        try:
+            services.claim_attempt(attempt, assessor=request.user)
+        except ValidationError as exc:
+            context["claimed_by_other"] = _errors(exc)[0]
+    posted: dict[int, dict[str, str]] = {}
+    if request.method == "POST":
+        posted = {
+            item.id: {
+                "result": request.POST.get(f"result-{item.key}", ""),
+                "comment": request.POST.get(f"comment-{item.key}", ""),
+            }
+            for item in items
+        }
+        try:
+            version = int(request.POST.get("version", "-1"))
+        except ValueError:
+            version = -1
+        try:
+            services.mark_attempt(
+                attempt,
+                assessor=request.user,
+                judgements=[
+                    services.ItemJudgement(
+                        item.key, posted[item.id]["result"], posted[item.id]["comment"]
+                    )
+                    for item in items
+                    if posted[item.id]["result"]
+                ],
+                feedback=request.POST.get("feedback", ""),
+                declared=request.POST.get("declared") == "on",
+                version=version,
+                observed_on=parse_date(request.POST.get("observed_on", "") or "") or None,
+                observed_at_place=request.POST.get("observed_at_place", ""),
+            )
+        except services.StaleMarking as exc:
+            context["stale"] = exc.attempt
+            context["errors"] = _errors(exc)
+            existing = {j.item_id: j for j in exc.attempt.judgements.select_related("assessor")}
+            attempt = exc.attempt
+            status = 409
+        except ValidationError as exc:
+            context["errors"] = _errors(exc)
+            status = 400
+        else:
+            messages.success(request, f"Marked. {attempt.learner.get_full_name()} will be told.")
+            return redirect("assessment:queue")
+    evidence = list(attempt.evidence.filter(withdrawn_at__isnull=True))
+    submitted_items = {i["key"]: i for i in (attempt.snapshot or {}).get("items", [])}
+    context.update(
+        attempt=attempt,
+        rows=[
+            {
+                "item": item,
+                "judgement": existing.get(item.id),
+                "posted": posted.get(item.id, {}),
+                "answer": submitted_items.get(item.key),
+                "evidence": [e for e in evidence if e.item_id == item.id],
+            }
+            for item in items
+        ],
+        general_evidence=[e for e in evidence if e.item_id is None],
+        declaration=services.ASSESSOR_DECLARATION,
+        feedback=request.POST.get("feedback", attempt.feedback),
+    )
+    return render(request, "assessment/mark.html", context, status=status)
+
+
+@role_required(Role.ASSESSOR, Role.ADMINISTRATOR)
+@require_http_methods(["GET", "POST"])
+def outcome(request: HttpRequest, cohort_id: int, learner_id: int, unit_id: int) -> HttpResponse:
+    cohort = access_cohort_staff(request.user, cohort_id)
+    if not (
+        cohort.assessors.filter(pk=request.user.pk or 0).exists()
+        or Role.ADMINISTRATOR in roles_of(request.user)
+    ):
+        raise PermissionDenied
+    learner = get_object_or_404(get_user_model(), pk=learner_id, enrolments__cohort=cohort)
+    unit = get_object_or_404(Unit, pk=unit_id, course_units__course=cohort.course)
+    form = OutcomeForm(request.POST or None)
+    errors: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_outcome(
+                learner,
+                unit,
+                cohort,
+                code=form.cleaned_data["code"],
+                justification=form.cleaned_data["justification"],
+                recorded_by=request.user,
+            )
+        except ValidationError as exc:
+            errors = _errors(exc)
+        else:
+            messages.success(request, f"Outcome recorded for {learner.get_full_name()}.")
+            return redirect(request.path)
+    return render(
+        request,
+        "assessment/outcome.html",
+        {
+            "cohort": cohort,
+            "learner": learner,
+            "unit": unit,
+            "form": form,
+            "errors": errors,
+            "progress": services.unit_progress(learner, unit, cohort),
+            "history": Outcome.objects.filter(
+                learner=learner, unit=unit, cohort=cohort
+            ).select_related("recorded_by"),
+            "tasks": selectors.learner_tasks(learner, cohort).get(unit, []),
+        },
+        status=400 if errors else 200,
+    )
+
+
+@login_required
+@require_GET
+def mapping(request: HttpRequest, unit_id: int, cohort_id: int) -> HttpResponse:
+    """The mapping matrix of a unit, for the staff of a cohort that studies it."""
+    cohort = access_cohort_staff(request.user, cohort_id)
+    unit = get_object_or_404(Unit, pk=unit_id, course_units__course=cohort.course)
+    rows, items = selectors.mapping_matrix(unit)
+    return render(
+        request,
+        "assessment/mapping.html",
+        {
+            "unit": unit,
+            "cohort": cohort,
+            "rows": rows,
+            "items": items,
+            "uncovered": [r for r in rows if not r.covered],
+        },
+    )
+
+
+# The auditor -------------------------------------------------------------------------------
 
 
 @role_required(Role.AUDITOR)

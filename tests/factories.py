@@ -10,7 +10,18 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 
-from delivery.models import Cohort, Course, CourseUnit, Enrolment, Module, Resource, Unit
+from assessment.models import Item, Task
+from delivery.models import (
+    Cohort,
+    Course,
+    CourseUnit,
+    Element,
+    Enrolment,
+    Module,
+    PerformanceCriterion,
+    Resource,
+    Unit,
+)
 from delivery.roles import Role
 from delivery.services import grant_role
 
@@ -129,3 +140,71 @@ class ResourceFactory(factory.django.DjangoModelFactory):
     body = "Read this carefully."
     position = factory.Sequence(lambda n: n)
     estimated_minutes = 5
+
+
+class ElementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Element
+
+    unit = factory.SubFactory(UnitFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    title = factory.Sequence(lambda n: f"Element {n}")
+
+
+class CriterionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PerformanceCriterion
+
+    element = factory.SubFactory(ElementFactory)
+    number = factory.LazyAttributeSequence(lambda c, n: f"{c.element.number}.{n + 1}")
+    position = factory.Sequence(lambda n: n)
+    text = factory.Sequence(lambda n: f"Criterion text {n}")
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Task
+
+    unit = factory.SubFactory(UnitFactory)
+    key = factory.Sequence(lambda n: f"task-{n}")
+    title = factory.Sequence(lambda n: f"Task {n}")
+    kind = Task.Kind.WRITTEN
+    instructions = "Answer every question."
+
+
+class ItemFactory(factory.django.DjangoModelFactory):
+    """An item; `criteria=[...]` maps it (an item with no mapping leaves criteria uncovered)."""
+
+    class Meta:
+        model = Item
+        skip_postgeneration_save = True
+
+    task = factory.SubFactory(TaskFactory)
+    key = factory.Sequence(lambda n: f"q{n}")
+    position = factory.Sequence(lambda n: n + 1)
+    kind = Item.Kind.SHORT_ANSWER
+    prompt = factory.Sequence(lambda n: f"Question {n}?")
+
+    @factory.post_generation
+    def criteria(self, create: bool, extracted: list[Any] | None, **kwargs: Any) -> None:
+        if create and extracted:
+            self.criteria.add(*extracted)
+
+
+def assessable_unit(
+    *, course: Course | None = None, items: int = 2, kind: str = "written"
+) -> dict[str, Any]:
+    """A unit with one element, one criterion per item, and a task whose items cover them all;
+    attached to `course` (which gains the unit) when given."""
+    unit = UnitFactory()
+    element = ElementFactory(unit=unit, number=1)
+    task = TaskFactory(unit=unit, kind=kind)
+    made = []
+    for i in range(items):
+        criterion = CriterionFactory(element=element, number=f"1.{i + 1}", position=i)
+        made.append(ItemFactory(task=task, key=f"q{i + 1}", position=i + 1, criteria=[criterion]))
+    if course is not None:
+        CourseUnit.objects.create(
+            course=course, unit=unit, position=course.course_units.count() + 1
+        )
+    return {"unit": unit, "task": task, "items": made}

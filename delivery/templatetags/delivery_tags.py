@@ -35,3 +35,9 @@ def grid_cells(row: Any) -> SafeString:
         state = " cell--done" if cell.complete else " cell--started" if cell.done else ""
         parts.append(f'<td class="num cell{state}">{int(cell.done)}/{int(cell.total)}</td>')
     return mark_safe("".join(parts))  # noqa: S308 - integers and literals only
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    """`{{ outcomes|get_item:unit.pk }}`: a dict lookup by a variable key."""
+    return mapping.get(key) if hasattr(mapping, "get") else None

@@ -1,0 +1,591 @@
+"""Every state change in assessment: one function per use case, in a transaction, writing its
+audit event. Rule violations raise ValidationError with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from assessment.audit import record_event
+from assessment.models import (
+    Answer,
+    Attempt,
+    Item,
+    Judgement,
+    Outcome,
+    ResubmissionPolicy,
+    Task,
+)
+from assessment.signals import unit_outcome_recorded
+from delivery.models import Cohort, Enrolment, PerformanceCriterion
+from delivery.selectors import module_states_for
+
+LEARNER_DECLARATION = (
+    "I declare that this work is my own, that I have not copied it from anyone else, and that "
+    "any help I had or sources I used are acknowledged."
+)
+ASSESSOR_DECLARATION = (
+    "I declare that my judgement is fair, valid, reliable and flexible, and based on sufficient, "
+    "current and authentic evidence, following the rules of evidence and the assessment "
+    "conditions of the unit."
+)
+
+
+# Opening a task ----------------------------------------------------------------------------
+
+
+def uncovered_criteria(task_or_unit: Any) -> list[PerformanceCriterion]:
+    """Criteria of the unit that no item of any of its tasks assesses."""
+    unit = getattr(task_or_unit, "unit", task_or_unit)
+    return list(
+        PerformanceCriterion.objects.filter(element__unit=unit)
+        .exclude(items__task__unit=unit)
+        .select_related("element")
+        .order_by("element__number", "position", "id")
+    )
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a learner may start (or continue) a task now, and if not, why."""
+
+    open: bool
+    reason: str = ""
+    attempts_used: int = 0
+    attempts_allowed: int = 0
+
+
+def attempts_allowed(task: Task, cohort: Cohort) -> int:
+    policy = ResubmissionPolicy.objects.filter(cohort=cohort).first()
+    return (policy and policy.max_attempts) or task.max_attempts
+
+
+def task_availability(learner: Any, task: Task, cohort: Cohort) -> Availability:
+    """The rules for opening a task, in the order a learner would want to hear them."""
+    allowed = attempts_allowed(task, cohort)
+    attempts = list(
+        Attempt.objects.filter(task=task, learner=learner, cohort=cohort).order_by("number")
+    )
+    used = sum(a.status != Attempt.Status.DRAFT for a in attempts)
+
+    def closed(reason: str) -> Availability:
+        return Availability(False, reason, used, allowed)
+
+    enrolment = Enrolment.objects.filter(learner=learner, cohort=cohort).first()
+    if enrolment is None or enrolment.status != Enrolment.Status.ACTIVE:
+        return closed("You are not an active learner in this cohort.")
+    if uncovered_criteria(task):
+        return closed("This unit is not open for assessment yet (its mapping is incomplete).")
+    required = list(task.requires_modules.filter(course=cohort.course))
+    if required:
+        states = module_states_for(learner, cohort.course)
+        missing = [m.title for m in required if not states.modules[m.id].complete]
+        if missing:
+            return closed(f"Opens when you finish {', '.join(missing)}.")
+    last = attempts[-1] if attempts else None
+    if last is None or last.status == Attempt.Status.DRAFT:
+        return Availability(True, "", used, allowed)
+    if last.status == Attempt.Status.SUBMITTED:
+        return closed("Your attempt is waiting to be marked.")
+    if last.result == Attempt.Result.SATISFACTORY:
+        return closed("You have completed this task satisfactorily.")
+    if used >= allowed:
+        return closed(f"You have used all {allowed} attempts at this task.")
+    policy = ResubmissionPolicy.objects.filter(cohort=cohort).first()
+    if policy and policy.window_days and last.marked_at:
+        deadline = last.marked_at + timedelta(days=policy.window_days)
+        if timezone.now() > deadline:
+            return closed(
+                f"The resubmission window closed on {timezone.localtime(deadline):%-d %B %Y}."
+            )
+    return Availability(True, "", used, allowed)
+
+
+@transaction.atomic
+def start_attempt(learner: Any, task: Task, cohort: Cohort) -> Attempt:
+    """The learner's draft for this task, creating it (a resubmission after NS carries the S
+    items forward) when the rules allow. Idempotent: an open draft is returned as it is."""
+    draft = Attempt.objects.filter(
+        task=task, learner=learner, cohort=cohort, status=Attempt.Status.DRAFT
+    ).first()
+    if draft is not None:
+        return draft
+    availability = task_availability(learner, task, cohort)
+    if not availability.open:
+        raise ValidationError(availability.reason)
+    previous = (
+        Attempt.objects.select_for_update()
+        .filter(task=task, learner=learner, cohort=cohort)
+        .order_by("-number")
+        .first()
+    )
+    attempt = Attempt.objects.create(
+        task=task,
+        learner=learner,
+        cohort=cohort,
+        number=(previous.number + 1) if previous else 1,
+        previous=previous,
+    )
+    if previous is not None:
+        satisfied = {
+            j.item_id: j for j in previous.judgements.filter(result=Attempt.Result.SATISFACTORY)
+        }
+        for answer in previous.answers.filter(item_id__in=satisfied):
+            Answer.objects.create(
+                attempt=attempt,
+                item_id=answer.item_id,
+                text=answer.text,
+                choices=answer.choices,
+                carried_forward=True,
+            )
+    record_event(
+        "attempt.started",
+        attempt,
+        actor=learner,
+        learner=learner,
+        unit=task.unit,
+        data={"task": task.key, "number": attempt.number, "task_version": task.version},
+    )
+    return attempt
+
+
+# Answering ---------------------------------------------------------------------------------
+
+
+def _clean_answer(item: Item, raw: Any) -> tuple[str, list[int]]:
+    """An answer to `item` from form data, or ValidationError naming the problem."""
+    if item.auto_marked:
+        values = raw if isinstance(raw, list) else ([raw] if raw not in (None, "") else [])
+        try:
+            picked = sorted({int(v) for v in values})
+        except (TypeError, ValueError):
+            raise ValidationError({item.key: "Choose from the options given."}) from None
+        if any(i < 0 or i >= len(item.choices) for i in picked):
+            raise ValidationError({item.key: "Choose from the options given."})
+        if item.kind == Item.Kind.SINGLE_CHOICE and len(picked) > 1:
+            raise ValidationError({item.key: "Choose one option."})
+        return "", picked
+    text = raw if isinstance(raw, str) else ""
+    if len(text) > 50_000:
+        raise ValidationError({item.key: "Keep the answer under 50,000 characters."})
+    return text, []
+
+
+@transaction.atomic
+def save_answers(attempt: Attempt, *, learner: Any, answers: dict[str, Any]) -> list[Answer]:
+    """Save a draft's answers (by item key) as the learner types. Answers carried forward from
+    a satisfactory earlier attempt are not changed. Nothing is saved if any answer is bad."""
+    attempt = Attempt.objects.select_for_update().get(pk=attempt.pk)
+    if attempt.status != Attempt.Status.DRAFT or attempt.learner_id != learner.pk:
+        raise ValidationError("This attempt has been submitted and can no longer be changed.")
+    items = {i.key: i for i in attempt.task.items.all()}
+    unknown = sorted(set(answers) - set(items))
+    if unknown:
+        raise ValidationError(f"Unknown questions: {', '.join(unknown)}.")
+    cleaned = {key: _clean_answer(items[key], raw) for key, raw in answers.items()}
+    carried = set(attempt.answers.filter(carried_forward=True).values_list("item__key", flat=True))
+    now = timezone.now()
+    saved = []
+    for key, (text, choices) in cleaned.items():
+        if key in carried:
+            continue
+        answer, _ = Answer.objects.update_or_create(
+            attempt=attempt,
+            item=items[key],
+            defaults={"text": text, "choices": choices, "updated_at": now},
+        )
+        saved.append(answer)
+    Attempt.objects.filter(pk=attempt.pk).update(updated_at=now)
+    if saved:
+        record_event(
+            "attempt.saved",
+            attempt,
+            actor=learner,
+            learner=learner,
+            unit=attempt.task.unit,
+            data={"items": sorted(a.item.key for a in saved)},
+        )
+    return saved
+
+
+def _snapshot(attempt: Attempt) -> dict[str, Any]:
+    task = attempt.task
+    answers = {a.item_id: a for a in attempt.answers.all()}
+    evidence = list(attempt.evidence.filter(withdrawn_at__isnull=True))
+    return {
+        "task": {"key": task.key, "title": task.title, "kind": task.kind, "version": task.version},
+        "items": [
+            {
+                "key": item.key,
+                "kind": item.kind,
+                "prompt": item.prompt,
+                "choices": item.choices,
+                "answer": {
+                    "text": answers[item.id].text,
+                    "choices": answers[item.id].choices,
+                    "carried_forward": answers[item.id].carried_forward,
+                }
+                if item.id in answers
+                else None,
+                "evidence": [
+                    {"name": e.original_name, "sha256": e.sha256, "size": e.size}
+                    for e in evidence
+                    if e.item_id == item.id
+                ],
+            }
+            for item in task.items.order_by("position", "id")
+        ],
+        "evidence": [
+            {"id": e.pk, "name": e.original_name, "sha256": e.sha256, "size": e.size}
+            for e in evidence
+        ],
+    }
+
+
+def missing_answers(attempt: Attempt) -> list[str]:
+    """What the learner still has to do before submitting, in their words."""
+    if not attempt.task.learner_answers:
+        return []
+    answered = {a.item_id for a in attempt.answers.all() if a.text.strip() or a.choices}
+    with_evidence = set(
+        attempt.evidence.filter(withdrawn_at__isnull=True).values_list("item_id", flat=True)
+    )
+    problems = []
+    for item in attempt.task.items.order_by("position", "id"):
+        if item.kind == Item.Kind.CHECKLIST:
+            continue
+        if item.id not in answered:
+            problems.append(f"Answer question {item.position or item.key}.")
+        elif item.evidence_required and item.id not in with_evidence:
+            problems.append(f"Upload evidence for question {item.position or item.key}.")
+    return problems
+
+
+@transaction.atomic
+def submit_attempt(attempt: Attempt, *, learner: Any, declared: bool) -> Attempt:
+    """Freeze the draft with the learner's declaration; choice items are marked at once.
+
+    Locks the attempt, so a double click submits once: the second call finds it submitted and
+    raises.
+    """
+    attempt = Attempt.objects.select_for_update().select_related("task__unit").get(pk=attempt.pk)
+    if attempt.learner_id != learner.pk:
+        raise ValidationError("Only the learner can submit their attempt.")
+    if attempt.status != Attempt.Status.DRAFT:
+        raise ValidationError("This attempt has already been submitted.")
+    if not declared:
+        raise ValidationError("Tick the declaration that this is your own work to submit.")
+    problems = missing_answers(attempt)
+    if problems:
+        raise ValidationError(problems)
+    now = timezone.now()
+    attempt.status = Attempt.Status.SUBMITTED
+    attempt.submitted_at = now
+    attempt.updated_at = now
+    attempt.declaration = LEARNER_DECLARATION
+    attempt.snapshot = _snapshot(attempt)
+    attempt.save()
+    _auto_mark(attempt)
+    record_event(
+        "attempt.submitted",
+        attempt,
+        actor=learner,
+        learner=learner,
+        unit=attempt.task.unit,
+        data={"number": attempt.number, "declaration": LEARNER_DECLARATION},
+    )
+    return attempt
+
+
+def _auto_mark(attempt: Attempt) -> None:
+    """Choice items judged against their answer key; carried-forward answers stay S."""
+    answers = {a.item_id: a for a in attempt.answers.all()}
+    for item in attempt.task.items.all():
+        answer = answers.get(item.id)
+        if answer is not None and answer.carried_forward:
+            result = Attempt.Result.SATISFACTORY
+            comment = "Satisfactory in the previous attempt."
+        elif item.auto_marked:
+            right = answer is not None and sorted(answer.choices) == sorted(item.correct)
+            result = Attempt.Result.SATISFACTORY if right else Attempt.Result.NOT_SATISFACTORY
+            comment = "Marked automatically."
+        else:
+            continue
+        Judgement.objects.create(
+            attempt=attempt, item=item, result=result, comment=comment, automatic=True
+        )
+
+
+def _name(user: Any) -> str:
+    return str(user.get_full_name() or user.get_username())
+
+
+# Marking -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def claim_attempt(attempt: Attempt, *, assessor: Any) -> Attempt:
+    """Show other assessors that this attempt is being marked. A claim by someone else older
+    than CLAIM_MINUTES lapses, so an abandoned claim never blocks the queue."""
+    attempt = Attempt.objects.select_for_update().get(pk=attempt.pk)
+    if attempt.status != Attempt.Status.SUBMITTED:
+        raise ValidationError("Only an attempt waiting for marking can be claimed.")
+    fresh = attempt.claimed_at and timezone.now() - attempt.claimed_at < CLAIM_LAPSES_AFTER
+    if attempt.claimed_by_id not in (None, assessor.pk) and fresh:
+        raise ValidationError(f"{_name(attempt.claimed_by)} is marking this attempt.")
+    attempt.claimed_by = assessor
+    attempt.claimed_at = timezone.now()
+    attempt.save(update_fields=["claimed_by", "claimed_at"])
+    return attempt
+
+
+CLAIM_LAPSES_AFTER = timedelta(minutes=60)
+
+
+class StaleMarking(ValidationError):
+    """Someone else saved this attempt's marking since the assessor opened it."""
+
+    def __init__(self, attempt: Attempt) -> None:
+        self.attempt = attempt
+        who = _name(attempt.marked_by) if attempt.marked_by else "Another assessor"
+        super().__init__(
+            f"{who} marked this attempt while you had it open. Their marking is shown below; "
+            "nothing of theirs or yours has been overwritten. Review it, then save again if "
+            "you still want to change it."
+        )
+
+
+@dataclass(frozen=True)
+class ItemJudgement:
+    item_key: str
+    result: str
+    comment: str = ""
+
+
+@transaction.atomic
+def mark_attempt(
+    attempt: Attempt,
+    *,
+    assessor: Any,
+    judgements: list[ItemJudgement],
+    feedback: str,
+    declared: bool,
+    version: int,
+    observed_on: Any = None,
+    observed_at_place: str = "",
+) -> Attempt:
+    """Record S/NS and a comment per item, overall feedback and the assessor's declaration.
+
+    Optimistic concurrency: `version` is the attempt's version when the assessor opened it; if
+    another save came first, StaleMarking is raised and nothing is written.
+    """
+    attempt = (
+        Attempt.objects.select_for_update()
+        .select_related("task__unit", "cohort", "learner", "marked_by")
+        .get(pk=attempt.pk)
+    )
+    if attempt.version != version:
+        raise StaleMarking(attempt)
+    if attempt.status == Attempt.Status.DRAFT:
+        raise ValidationError("This attempt has not been submitted yet.")
+    if not declared:
+        raise ValidationError("Tick the assessor declaration to record your judgement.")
+    items = {i.key: i for i in attempt.task.items.all()}
+    given = {j.item_key: j for j in judgements}
+    unknown = sorted(set(given) - set(items))
+    if unknown:
+        raise ValidationError(f"Unknown items: {', '.join(unknown)}.")
+    missing = sorted(set(items) - set(given))
+    if missing:
+        raise ValidationError(f"Judge every item: {', '.join(missing)} not judged.")
+    bad = [j.item_key for j in judgements if j.result not in Attempt.Result.values]
+    if bad:
+        raise ValidationError(f"Choose S or NS for {', '.join(bad)}.")
+    not_satisfactory_without_comment = [
+        j.item_key
+        for j in judgements
+        if j.result == Attempt.Result.NOT_SATISFACTORY and not j.comment.strip()
+    ]
+    if not_satisfactory_without_comment:
+        raise ValidationError(
+            "Say what is missing for each Not Satisfactory item: "
+            + ", ".join(not_satisfactory_without_comment)
+            + "."
+        )
+    if attempt.task.kind == Task.Kind.OBSERVATION and not (observed_on and observed_at_place):
+        raise ValidationError("Record the date and place of the observation.")
+
+    now = timezone.now()
+    for key, given_judgement in given.items():
+        Judgement.objects.update_or_create(
+            attempt=attempt,
+            item=items[key],
+            defaults={
+                "result": given_judgement.result,
+                "comment": given_judgement.comment.strip(),
+                "assessor": assessor,
+                "automatic": False,
+                "recorded_at": now,
+            },
+        )
+    result = (
+        Attempt.Result.SATISFACTORY
+        if all(j.result == Attempt.Result.SATISFACTORY for j in judgements)
+        else Attempt.Result.NOT_SATISFACTORY
+    )
+    remarked = attempt.status == Attempt.Status.MARKED
+    attempt.status = Attempt.Status.MARKED
+    attempt.result = result
+    attempt.marked_by = assessor
+    attempt.marked_at = now
+    attempt.feedback = feedback.strip()
+    attempt.assessor_declaration = ASSESSOR_DECLARATION
+    attempt.version += 1
+    attempt.claimed_by = None
+    attempt.claimed_at = None
+    if observed_on:
+        attempt.observed_on = observed_on
+        attempt.observed_at_place = observed_at_place
+    attempt.save()
+    record_event(
+        "attempt.remarked" if remarked else "attempt.marked",
+        attempt,
+        actor=assessor,
+        learner=attempt.learner,
+        unit=attempt.task.unit,
+        data={
+            "result": result,
+            "judgements": {k: [j.result, j.comment] for k, j in sorted(given.items())},
+            "feedback": attempt.feedback,
+            "declaration": ASSESSOR_DECLARATION,
+        },
+    )
+    from delivery.notifications import notify_user
+
+    notify_user(
+        attempt.learner_id,
+        f"{attempt.task.title} was marked {attempt.get_result_display()}.",
+        level="success" if result == Attempt.Result.SATISFACTORY else "warning",
+    )
+    return attempt
+
+
+# Outcomes ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitProgress:
+    """Where a learner stands in a unit's tasks, for deciding the outcome."""
+
+    tasks: int
+    satisfactory: int
+    exhausted: list[str]
+
+    @property
+    def all_satisfactory(self) -> bool:
+        return self.tasks > 0 and self.satisfactory == self.tasks
+
+
+def unit_progress(learner: Any, unit: Any, cohort: Cohort) -> UnitProgress:
+    tasks = list(Task.objects.filter(unit=unit))
+    latest = {
+        row["task_id"]: row["number"]
+        for row in Attempt.objects.filter(learner=learner, cohort=cohort, task__unit=unit)
+        .exclude(status=Attempt.Status.DRAFT)
+        .values("task_id")
+        .annotate(number=Max("number"))
+    }
+    last = {
+        (a.task_id): a
+        for a in Attempt.objects.filter(
+            learner=learner, cohort=cohort, task__unit=unit, status=Attempt.Status.MARKED
+        )
+        if latest.get(a.task_id) == a.number
+    }
+    satisfactory = sum(
+        1 for t in tasks if t.id in last and last[t.id].result == Attempt.Result.SATISFACTORY
+    )
+    exhausted = [
+        t.title
+        for t in tasks
+        if t.id in last
+        and last[t.id].result == Attempt.Result.NOT_SATISFACTORY
+        and last[t.id].number >= attempts_allowed(t, cohort)
+    ]
+    return UnitProgress(len(tasks), satisfactory, exhausted)
+
+
+@transaction.atomic
+def record_outcome(
+    learner: Any,
+    unit: Any,
+    cohort: Cohort,
+    *,
+    code: str,
+    recorded_by: Any,
+    justification: str = "",
+) -> Outcome:
+    """Record a unit outcome; a new outcome supersedes the current one (never edited).
+
+    Competent needs every task Satisfactory; Not Yet Competent needs a task whose attempts
+    ran out; RPL and credit transfer need a justification. `unit_outcome_recorded` is sent
+    once the transaction commits.
+    """
+    if code not in Outcome.Code.values:
+        raise ValidationError("Choose an outcome.")
+    if not cohort.course.course_units.filter(unit=unit).exists():
+        raise ValidationError(f"{unit.code} is not part of {cohort.course}.")
+    if not Enrolment.objects.filter(learner=learner, cohort=cohort).exists():
+        raise ValidationError("The learner is not enrolled in this cohort.")
+    progress = unit_progress(learner, unit, cohort)
+    if code == Outcome.Code.COMPETENT and not progress.all_satisfactory:
+        raise ValidationError(
+            f"Competent needs every task Satisfactory: {progress.satisfactory} of "
+            f"{progress.tasks} are."
+        )
+    if code == Outcome.Code.NOT_YET_COMPETENT and not progress.exhausted and not justification:
+        raise ValidationError(
+            "Not Yet Competent is recorded when a task's attempts have run out; otherwise "
+            "give a justification."
+        )
+    if code in {Outcome.Code.RPL_GRANTED, Outcome.Code.CREDIT_TRANSFER} and not (
+        justification.strip()
+    ):
+        raise ValidationError("Give the justification and evidence for RPL or credit transfer.")
+    current = (
+        Outcome.objects.select_for_update()
+        .filter(learner=learner, unit=unit, cohort=cohort, superseded_by__isnull=True)
+        .first()
+    )
+    if current is not None and current.code == code and not justification:
+        raise ValidationError(f"{unit.code} is already recorded as {current.get_code_display()}.")
+    outcome = Outcome.objects.create(
+        learner=learner,
+        unit=unit,
+        cohort=cohort,
+        code=code,
+        justification=justification.strip(),
+        recorded_by=recorded_by,
+        supersedes=current,
+    )
+    record_event(
+        "outcome.recorded",
+        outcome,
+        actor=recorded_by,
+        learner=learner,
+        unit=unit,
+        data={
+            "code": code,
+            "justification": outcome.justification,
+            "supersedes": current.pk if current else None,
+        },
+    )
+    transaction.on_commit(lambda: unit_outcome_recorded.send(sender=Outcome, outcome_id=outcome.pk))
+    return outcome

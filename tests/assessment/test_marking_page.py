@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from assessment import services
+from assessment.models import Attempt
+from delivery.roles import Role
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def attempt(learner: Any, cohort: Any, written: dict[str, Any]) -> Attempt:
+    draft = services.start_attempt(learner, written["task"], cohort)
+    services.save_answers(draft, learner=learner, answers={"q1": "Wash hands", "q2": "Gloves"})
+    return services.submit_attempt(draft, learner=learner, declared=True)
+
+
+def url(attempt: Attempt) -> str:
+    return f"/assess/attempts/{attempt.pk}/mark/"
+
+
+def post_marking(client: Any, attempt: Attempt, results: dict[str, str], **extra: Any) -> Any:
+    data = {"version": attempt.version, "feedback": "Good work.", "declared": "on", **extra}
+    for key, result in results.items():
+        data[f"result-{key}"] = result
+        data[f"comment-{key}"] = "" if result == "S" else "Name the five moments."
+    return client.post(url(attempt), data)
+
+
+def test_it_shows_answers_and_claims_the_attempt(
+    client_for: Any, assessor: Any, attempt: Attempt
+) -> None:
+    html = client_for(assessor).get(url(attempt)).content.decode()
+    assert "Wash hands" in html
+    attempt.refresh_from_db()
+    assert attempt.claimed_by == assessor
+
+
+def test_another_assessor_sees_it_is_being_marked(
+    client_for: Any, assessor: Any, cohort: Any, attempt: Attempt
+) -> None:
+    colleague = UserFactory(first_name="Cole", last_name="League", roles=[Role.ASSESSOR])
+    cohort.assessors.add(colleague)
+    client_for(assessor).get(url(attempt))
+    html = client_for(colleague).get(url(attempt)).content.decode()
+    assert "Asha Patel is marking this attempt." in html
+
+
+def test_it_records_the_judgement(client_for: Any, assessor: Any, attempt: Attempt) -> None:
+    response = post_marking(client_for(assessor), attempt, {"q1": "S", "q2": "NS"})
+    assert response.status_code == 302
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.result, attempt.feedback) == ("marked", "NS", "Good work.")
+
+
+def test_it_explains_a_missing_declaration_and_saves_nothing(
+    client_for: Any, assessor: Any, attempt: Attempt
+) -> None:
+    response = post_marking(client_for(assessor), attempt, {"q1": "S", "q2": "S"}, declared="")
+    assert response.status_code == 400
+    assert b"Tick the assessor declaration" in response.content
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.SUBMITTED
+
+
+def test_a_stale_save_is_refused_and_shows_the_other_marking(
+    client_for: Any, assessor: Any, cohort: Any, attempt: Attempt
+) -> None:
+    colleague = UserFactory(first_name="Cole", last_name="League", roles=[Role.ASSESSOR])
+    cohort.assessors.add(colleague)
+    opened = Attempt.objects.get(pk=attempt.pk)
+    post_marking(client_for(assessor), opened, {"q1": "S", "q2": "S"})
+    response = post_marking(client_for(colleague), opened, {"q1": "NS", "q2": "NS"})
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "Asha Patel marked this attempt while you had it open" in html
+    assert "Saved by Asha Patel: Satisfactory" in html
+    attempt.refresh_from_db()
+    assert attempt.result == "S"
+
+
+def test_an_assessor_of_another_cohort_cannot_see_or_mark(
+    client_for: Any, other_assessor: Any, attempt: Attempt
+) -> None:
+    client = client_for(other_assessor)
+    assert client.get(url(attempt)).status_code == 404
+    assert post_marking(client, attempt, {"q1": "S", "q2": "S"}).status_code == 404
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.SUBMITTED
+
+
+def test_the_cohorts_trainer_may_not_mark(client_for: Any, trainer: Any, attempt: Attempt) -> None:
+    assert client_for(trainer).get(url(attempt)).status_code == 403
+
+
+def test_a_learner_may_not_open_another_learners_attempt(
+    client_for: Any, other_learner: Any, attempt: Attempt
+) -> None:
+    assert client_for(other_learner).get(f"/assess/attempts/{attempt.pk}/").status_code == 404
+
+
+def test_the_learner_sees_their_own_attempt(
+    client_for: Any, learner: Any, attempt: Attempt
+) -> None:
+    html = client_for(learner).get(f"/assess/attempts/{attempt.pk}/").content.decode()
+    assert "Wash hands" in html
+    assert "I declare that this work is my own" in html
+
+
+def test_its_query_count_does_not_grow_with_items(
+    client_for: Any,
+    assessor: Any,
+    learner: Any,
+    cohort: Any,
+    written: dict[str, Any],
+    django_assert_max_num_queries: Any,
+) -> None:
+    from tests.factories import assessable_unit
+
+    big = assessable_unit(course=cohort.course, items=30)
+    draft = services.start_attempt(learner, big["task"], cohort)
+    services.save_answers(draft, learner=learner, answers={f"q{i}": "x" for i in range(1, 31)})
+    attempt = services.submit_attempt(draft, learner=learner, declared=True)
+    client = client_for(assessor)
+    client.get(url(attempt))  # the first visit claims it
+    with django_assert_max_num_queries(12):
+        response = client.get(url(attempt))
+    assert response.content.count(b'class="card marking-item"') == 30

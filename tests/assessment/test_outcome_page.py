@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from assessment import services
+from assessment.models import Outcome
+
+
+@pytest.fixture
+def satisfactory(learner: Any, assessor: Any, cohort: Any, written: dict[str, Any]) -> Any:
+    draft = services.start_attempt(learner, written["task"], cohort)
+    services.save_answers(draft, learner=learner, answers={"q1": "a", "q2": "b"})
+    attempt = services.submit_attempt(draft, learner=learner, declared=True)
+    services.mark_attempt(
+        attempt, assessor=assessor, judgements=[
+            services.ItemJudgement("q1", "S"), services.ItemJudgement("q2", "S")
+        ], feedback="", declared=True, version=attempt.version,
+    )  # fmt: skip
+    return written["unit"]
+
+
+def url(cohort: Any, learner: Any, unit: Any) -> str:
+    return f"/assess/cohorts/{cohort.pk}/learners/{learner.pk}/units/{unit.pk}/outcome/"
+
+
+def test_the_assessor_records_competent(
+    client_for: Any, assessor: Any, learner: Any, cohort: Any, satisfactory: Any
+) -> None:
+    client = client_for(assessor)
+    assert b"1 of 1 task satisfactory" in client.get(url(cohort, learner, satisfactory)).content
+    response = client.post(url(cohort, learner, satisfactory), {"code": "20"})
+    assert response.status_code == 302
+    assert Outcome.objects.get().code == "20"
+
+
+def test_it_explains_why_an_outcome_is_refused(
+    client_for: Any, assessor: Any, learner: Any, cohort: Any, written: dict[str, Any]
+) -> None:
+    response = client_for(assessor).post(url(cohort, learner, written["unit"]), {"code": "20"})
+    assert response.status_code == 400
+    assert b"Competent needs every task Satisfactory" in response.content
+    assert not Outcome.objects.exists()
+
+
+def test_only_the_cohorts_assessors_record_outcomes(
+    client_for: Any, trainer: Any, other_assessor: Any, learner: Any, cohort: Any, satisfactory: Any
+) -> None:
+    assert (
+        client_for(trainer).post(url(cohort, learner, satisfactory), {"code": "20"}).status_code
+        == 403
+    )
+    assert (
+        client_for(other_assessor)
+        .post(url(cohort, learner, satisfactory), {"code": "20"})
+        .status_code
+        == 404
+    )
+    assert not Outcome.objects.exists()
+
+
+def test_a_learner_not_in_the_cohort_is_not_found(
+    client_for: Any, assessor: Any, other_learner: Any, cohort: Any, satisfactory: Any
+) -> None:
+    assert client_for(assessor).get(url(cohort, other_learner, satisfactory)).status_code == 404
