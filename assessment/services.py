@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from assessment.audit import record_event
@@ -149,6 +152,50 @@ def start_attempt(learner: Any, task: Task, cohort: Cohort) -> Attempt:
         "attempt.started",
         attempt,
         actor=learner,
+        learner=learner,
+        unit=task.unit,
+        data={"task": task.key, "number": attempt.number, "task_version": task.version},
+    )
+    return attempt
+
+
+@transaction.atomic
+def start_observation(assessor: Any, learner: Any, task: Task, cohort: Cohort) -> Attempt:
+    """An observation (or a third-party report being keyed in) has no learner answers: the
+    assessor opens the attempt, which goes straight to marking. Idempotent while one waits."""
+    if task.learner_answers:
+        raise ValidationError("Only observations are started by the assessor.")
+    waiting = Attempt.objects.filter(
+        task=task, learner=learner, cohort=cohort, status=Attempt.Status.SUBMITTED
+    ).first()
+    if waiting is not None:
+        return waiting
+    availability = task_availability(learner, task, cohort)
+    if not availability.open:
+        raise ValidationError(availability.reason)
+    previous = (
+        Attempt.objects.filter(task=task, learner=learner, cohort=cohort)
+        .order_by("-number")
+        .first()
+    )
+    now = timezone.now()
+    attempt = Attempt.objects.create(
+        task=task,
+        learner=learner,
+        cohort=cohort,
+        number=(previous.number + 1) if previous else 1,
+        previous=previous,
+        status=Attempt.Status.SUBMITTED,
+        submitted_at=now,
+        claimed_by=assessor,
+        claimed_at=now,
+    )
+    attempt.snapshot = _snapshot(attempt)
+    attempt.save(update_fields=["snapshot"])
+    record_event(
+        "observation.started",
+        attempt,
+        actor=assessor,
         learner=learner,
         unit=task.unit,
         data={"task": task.key, "number": attempt.number, "task_version": task.version},
@@ -467,14 +514,29 @@ def mark_attempt(
             "declaration": ASSESSOR_DECLARATION,
         },
     )
-    from delivery.notifications import notify_user
+    _tell_learner_marked(attempt)
+    return attempt
 
+
+def _tell_learner_marked(attempt: Attempt) -> None:
+    """In the app at once, and by e-mail through Celery, both after the commit."""
+    from delivery.notifications import notify_user
+    from delivery.tasks import send_email
+
+    verdict = attempt.get_result_display()
     notify_user(
         attempt.learner_id,
-        f"{attempt.task.title} was marked {attempt.get_result_display()}.",
-        level="success" if result == Attempt.Result.SATISFACTORY else "warning",
+        f"{attempt.task.title} was marked {verdict}.",
+        level="success" if attempt.result == Attempt.Result.SATISFACTORY else "warning",
+        url=reverse("assessment:attempt", args=[attempt.pk]),
     )
-    return attempt
+    if attempt.learner.email:
+        context = {"attempt": attempt, "provider_name": settings.PROVIDER_NAME}
+        send_email.delay_on_commit(
+            f"{attempt.task.title}: {verdict}",
+            render_to_string("assessment/email/marked.txt", context),
+            [attempt.learner.email],
+        )
 
 
 # Outcomes ----------------------------------------------------------------------------------

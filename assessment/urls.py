@@ -20,5 +20,10 @@ urlpatterns = [
         views.outcome,
         name="outcome",
     ),
+    path(
+        "cohorts/<int:cohort_id>/learners/<int:learner_id>/tasks/<int:task_id>/observe",
+        views.observe,
+        name="observe",
+    ),
     path("cohorts/<int:cohort_id>/units/<int:unit_id>/mapping/", views.mapping, name="mapping"),
 ]

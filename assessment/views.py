@@ -333,6 +333,27 @@ def outcome(request: HttpRequest, cohort_id: int, learner_id: int, unit_id: int)
     )
 
 
+@role_required(Role.ASSESSOR, Role.ADMINISTRATOR)
+@require_POST
+def observe(request: HttpRequest, cohort_id: int, learner_id: int, task_id: int) -> HttpResponse:
+    """Open an observation of a learner: it goes straight to the marking page."""
+    cohort = access_cohort_staff(request.user, cohort_id)
+    if not (
+        cohort.assessors.filter(pk=request.user.pk or 0).exists()
+        or Role.ADMINISTRATOR in roles_of(request.user)
+    ):
+        raise PermissionDenied
+    learner = get_object_or_404(get_user_model(), pk=learner_id, enrolments__cohort=cohort)
+    the_task = get_object_or_404(Task, pk=task_id, unit__course_units__course=cohort.course)
+    try:
+        attempt = services.start_observation(request.user, learner, the_task, cohort)
+    except ValidationError as exc:
+        for message in _errors(exc):
+            messages.error(request, message)
+        return redirect("assessment:outcome", cohort.pk, learner.pk, the_task.unit_id)
+    return redirect("assessment:mark", attempt.pk)
+
+
 @login_required
 @require_GET
 def mapping(request: HttpRequest, unit_id: int, cohort_id: int) -> HttpResponse:
