@@ -36,3 +36,13 @@ def test_a_learner_may_not_see_it(
     client_for: Any, learner: Any, cohort: Any, written: dict[str, Any]
 ) -> None:
     assert client_for(learner).get(url(cohort, written["unit"])).status_code == 403
+
+
+def test_an_administrator_authors_tasks_and_items_in_the_admin(
+    client_for: Any, administrator: Any, written: dict[str, Any]
+) -> None:
+    client = client_for(administrator)
+    html = client.get(f"/admin/assessment/task/{written['task'].pk}/change/").content.decode()
+    assert "Items" in html
+    assert client.get("/admin/assessment/attempt/").status_code == 200
+    assert client.get("/admin/assessment/auditevent/").status_code == 200
