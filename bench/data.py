@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import sys
+from datetime import timedelta
 from typing import Any
 
 
@@ -133,6 +134,121 @@ def dashboard() -> dict[str, Any]:
         "grid_path": grid_path,
         "dashboard_queries": queries(learner, "/learn/"),
         "grid_queries": queries(trainer, grid_path),
+    }
+
+
+
+def queue() -> dict[str, Any]:
+    """20,000 submitted attempts across 50 cohorts; the assessor marks 10 of the cohorts."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import connection, transaction
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from assessment.models import Answer, Attempt, Item, Task
+    from delivery.models import (
+        Cohort,
+        Course,
+        CourseUnit,
+        Element,
+        Enrolment,
+        PerformanceCriterion,
+        Unit,
+    )
+    from delivery.roles import Role
+    from delivery.services import grant_role
+
+    user_model = get_user_model()
+    now = timezone.now()
+    with transaction.atomic():
+        assessor = user_model.objects.create_user("bench-assessor", "a@example.test", "x")
+        grant_role(assessor, Role.ASSESSOR)
+        unit = Unit.objects.create(code="QUEUE01", title="Queue unit")
+        element = Element.objects.create(unit=unit, number=1, title="Element")
+        tasks = []
+        for t in range(4):
+            task = Task.objects.create(unit=unit, key=f"t{t}", title=f"Task {t}", kind="written")
+            for i in range(10):
+                item = Item.objects.create(
+                    task=task, key=f"q{i}", position=i, kind="short_answer", prompt=f"Question {i}?"
+                )
+                item.criteria.add(
+                    PerformanceCriterion.objects.create(
+                        element=element, number=f"1.{t * 10 + i + 1}", position=t * 10 + i, text="x"
+                    )
+                )
+            tasks.append(task)
+        course = Course.objects.create(code="QUEUE", title="Queue course")
+        CourseUnit.objects.create(course=course, unit=unit, position=1)
+        cohorts = Cohort.objects.bulk_create(
+            Cohort(course=course, name=f"Cohort {c}", starts_on=now.date()) for c in range(50)
+        )
+        for cohort in cohorts[:10]:
+            cohort.assessors.add(assessor)
+        learners = user_model.objects.bulk_create(
+            user_model(username=f"q-l{i}", first_name="Learner", last_name=f"{i:05d}")
+            for i in range(5000)
+        )
+        Enrolment.objects.bulk_create(
+            Enrolment(learner=u, cohort=cohorts[i % 50]) for i, u in enumerate(learners)
+        )
+        snapshot = {
+            "task": {"version": 1},
+            "items": [
+                {
+                    "key": f"q{i}",
+                    "answer": {"text": "An answer", "choices": [], "carried_forward": False},
+                }
+                for i in range(10)
+            ],
+        }
+        attempts = Attempt.objects.bulk_create(
+            (
+                Attempt(
+                    task=tasks[n % 4],
+                    learner=learners[n % 5000],
+                    cohort=cohorts[(n % 5000) % 50],
+                    number=1 + n // 5000,
+                    status="submitted",
+                    submitted_at=now - timedelta(minutes=n),
+                    snapshot=snapshot,
+                )
+                for n in range(20000)
+            ),
+            batch_size=2000,
+        )
+        mine = next(a for a in attempts if a.cohort_id in {c.pk for c in cohorts[:10]})
+        Answer.objects.bulk_create(
+            Answer(attempt=mine, item=item, text="An answer") for item in mine.task.items.all()
+        )
+
+    store = SessionStore()
+    store["_auth_user_id"] = str(assessor.pk)
+    store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    store["_auth_user_hash"] = assessor.get_session_auth_hash()
+    store.create()
+
+    def queries(path: str) -> int:
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(assessor)
+        client.get(path)  # the first visit to a marking page claims the attempt
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path)
+        if response.status_code != 200:
+            raise RuntimeError(f"{path} answered {response.status_code}")
+        return len(captured)
+
+    mark_path = f"/assess/attempts/{mine.pk}/mark/"
+    return {
+        "cookie_name": settings.SESSION_COOKIE_NAME,
+        "session": str(store.session_key),
+        "queue_path": "/assess/queue/",
+        "mark_path": mark_path,
+        "queue_queries": queries("/assess/queue/"),
+        "mark_queries": queries(mark_path),
     }
 
 
