@@ -434,7 +434,8 @@ def mark_attempt(
     another save came first, StaleMarking is raised and nothing is written.
     """
     attempt = (
-        Attempt.objects.select_for_update()
+        # Lock the attempt row only: marked_by is an outer join, which PostgreSQL cannot lock.
+        Attempt.objects.select_for_update(of=("self",))
         .select_related("task__unit", "cohort", "learner", "marked_by")
         .get(pk=attempt.pk)
     )
@@ -622,7 +623,8 @@ def record_outcome(
     ):
         raise ValidationError("Give the justification and evidence for RPL or credit transfer.")
     current = (
-        Outcome.objects.select_for_update()
+        # "Not superseded" is an outer join, which PostgreSQL cannot lock: lock the row only.
+        Outcome.objects.select_for_update(of=("self",))
         .filter(learner=learner, unit=unit, cohort=cohort, superseded_by__isnull=True)
         .first()
     )

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from assessment import views
 
 app_name = "assessment"
 
 urlpatterns = [
+    # Evidence: resumable uploads (uploads/...) and serving files (evidence/...).
+    path("", include("assessment.upload_urls")),
     path("queue/", views.queue, name="queue"),
     path("records/", views.audit_search, name="audit_search"),
     path("cohorts/<int:cohort_id>/tasks/", views.learner_tasks, name="learner_tasks"),

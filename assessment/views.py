@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from assessment import selectors, services
+from assessment.evidence import active_evidence
 from assessment.forms import OutcomeForm, QueueFilterForm, RecordSearchForm, SubmitForm
 from assessment.models import Attempt, Outcome, Task
 from assessment.permissions import access_attempt, can_mark
@@ -89,6 +90,7 @@ def task(request: HttpRequest, cohort_id: int, task_id: int) -> HttpResponse:
             "task": the_task,
             "availability": services.task_availability(request.user, the_task, cohort),
             "draft": draft,
+            "evidence_files": active_evidence(draft) if draft else [],
             "questions": _questions(draft) if draft else [],
             "history": [a for a in attempts if a.status != Attempt.Status.DRAFT],
             "submit_form": SubmitForm(),

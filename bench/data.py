@@ -137,7 +137,6 @@ def dashboard() -> dict[str, Any]:
     }
 
 
-
 def queue() -> dict[str, Any]:
     """20,000 submitted attempts across 50 cohorts; the assessor marks 10 of the cohorts."""
     from django.conf import settings

@@ -29,6 +29,7 @@ def main() -> None:
     parser.add_argument("name", help="benchmark name, e.g. baseline")
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=16, help="open HTTP connections")
+    parser.add_argument("--size-mib", type=int, default=1024, help="upload: file size in MiB")
     options = parser.parse_args()
 
     try:

@@ -192,6 +192,10 @@ VIDEO_EMBED_HOSTS = env.strings(
     "VIDEO_EMBED_HOSTS", ["www.youtube-nocookie.com", "player.vimeo.com"]
 )
 
+# Evidence uploads: the largest single file, and where resumable uploads wait until complete.
+EVIDENCE_MAX_BYTES = env.integer("EVIDENCE_MAX_MB", 2048, minimum=1) * 1024 * 1024
+EVIDENCE_STAGING_DIR = Path(env.string("EVIDENCE_STAGING_DIR", str(MEDIA_ROOT / "uploads-partial")))
+
 # The largest single file a content pack may carry (videos included).
 CONTENT_PACK_MAX_FILE_MB = env.integer("CONTENT_PACK_MAX_FILE_MB", 512, minimum=1)
 

@@ -58,6 +58,42 @@ def need_service(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _flush_lifts_the_audit_triggers() -> Iterator[None]:
+    """Transactional tests end with Django's `flush`, which empties every table, and the audit
+    trail's triggers refuse that (assessment/migrations/0002_audit_append_only.py). The flush
+    lifts them inside its own transaction, so they are back before anyone else could see."""
+    from django.db import transaction
+    from django.db.backends.base.operations import BaseDatabaseOperations
+
+    flush = BaseDatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self: Any, sql_list: list[str]) -> None:
+        connection = self.connection
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            if "assessment_auditevent" not in connection.introspection.table_names(cursor):
+                flush(self, sql_list)
+            elif connection.vendor == "postgresql":
+                cursor.execute("ALTER TABLE assessment_auditevent DISABLE TRIGGER USER")
+                flush(self, sql_list)
+                cursor.execute("ALTER TABLE assessment_auditevent ENABLE TRIGGER USER")
+            else:  # SQLite cannot disable a trigger: drop them, and create them again
+                cursor.execute(
+                    "SELECT name, sql FROM sqlite_master"
+                    " WHERE type = 'trigger' AND tbl_name = 'assessment_auditevent'"
+                )
+                triggers = cursor.fetchall()
+                for name, _ in triggers:
+                    cursor.execute(f'DROP TRIGGER "{name}"')
+                flush(self, sql_list)
+                for _, sql in triggers:
+                    cursor.execute(sql)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(BaseDatabaseOperations, "execute_sql_flush", execute_sql_flush)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _eager_celery_in_unit_tests(request: pytest.FixtureRequest) -> Iterator[None]:
     """Unit tests run Celery tasks in-process, even in the services run of the suite.

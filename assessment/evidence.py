@@ -1,0 +1,795 @@
+"""Evidence files: what a file really is, storing it privately with its SHA-256, the viewing
+copies of photos, and the staging area of resumable (tus) uploads.
+
+A separate module from services.py because the concern is self-contained and large (content
+sniffing, streaming, images, a staging area on disk), and because the tus views, the plain
+multipart form and assessors' observation photos all share it.
+
+Rules kept here (DESIGN.md, "Rules that hold everywhere"):
+- the type is sniffed from the content against an allow-list, never taken from the name or the
+  browser; active content (SVG, HTML, XML, programs, macros) is refused with a clear message;
+- files are stored through Django's storage API under random keys, so nothing is overwritten;
+- the row and its `evidence.added` audit event are written in one transaction;
+- what the assessor views of a photo is a re-encoded copy without location or other metadata;
+  the original is kept untouched for the record.
+
+Staging of resumable uploads: each upload in progress is two files in `staging_dir()` named by
+an unguessable id: `<id>.part` (the bytes so far: its size is the offset, so the offset can never
+disagree with the data) and `<id>.json` (owner, attempt, item, display name, length, and once
+complete the evidence id). Nothing is held in a process between requests, so any web process
+that can see the folder can continue an upload; a hash state cannot be carried across processes
+(hashlib objects do not pickle), so the SHA-256 is computed by streaming the staged file once,
+on completion, while it is hot in the page cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import io
+import json
+import logging
+import os
+import re
+import secrets
+import time
+import unicodedata
+import warnings
+import zipfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import filetype
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+from PIL import Image, ImageOps
+
+from assessment.audit import record_event
+from assessment.models import Attempt, Evidence, Item
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_BYTES = 2 * 1024**3
+# Streaming buffer: large enough to keep Python's per-call overhead out of the way, small enough
+# that a busy server holds a few MiB per upload at most.
+BUFFER_BYTES = 1024 * 1024
+# What the sniffer looks at; every signature we accept sits in the first few hundred bytes.
+SNIFF_BYTES = 8192
+PREVIEW_PX = 2048
+THUMBNAIL_PX = 320
+# Below Pillow's own decompression-bomb threshold (89 Mpx), which would only warn.
+PREVIEW_MAX_PIXELS = 80_000_000
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+
+# The allow-list, with the words the learner sees.
+ACCEPTED_TYPES: dict[str, str] = {
+    "image/jpeg": "JPEG photo",
+    "image/png": "PNG image",
+    "image/webp": "WebP image",
+    "image/heic": "HEIC photo",
+    "video/mp4": "MP4 video",
+    "video/webm": "WebM video",
+    "video/quicktime": "QuickTime video",
+    "audio/mpeg": "MP3 audio",
+    "audio/mp4": "M4A audio",
+    "audio/ogg": "Ogg audio",
+    "audio/wav": "WAV audio",
+    "application/pdf": "PDF document",
+    DOCX: "Word document",
+    XLSX: "Excel workbook",
+    PPTX: "PowerPoint presentation",
+    "text/plain": "plain text",
+}
+ACCEPTED_SUMMARY = (
+    "photos (JPEG, PNG, WebP, HEIC), video (MP4, WebM, QuickTime), audio (MP3, M4A, Ogg, WAV), "
+    "PDF, Word, Excel, PowerPoint and plain text"
+)
+# Shown in the browser (images, players, the PDF viewer); everything else is downloaded.
+INLINE_TYPES = frozenset(
+    t for t in ACCEPTED_TYPES if t.split("/")[0] in {"image", "video", "audio"}
+) | {"application/pdf"}
+# Photos we can re-encode (Pillow has no HEIC decoder without a plugin).
+PREVIEW_FORMATS: dict[str, str] = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+THUMBNAIL_TYPE = "image/jpeg"
+
+_ALIASES = {"audio/x-wav": "audio/wav", "video/x-m4v": "video/mp4"}
+_PROGRAMS = {
+    "application/x-executable",
+    "application/x-msdownload",
+    "application/x-sharedlib",
+    "application/wasm",
+    "application/x-google-chrome-extension",
+    "application/x-deb",
+    "application/x-rpm",
+}
+_ZIP_MAGIC = b"PK\x03\x04"
+_TEXT_CONTROLS_ALLOWED = frozenset("\t\n\r\f")
+
+
+# Refusals -------------------------------------------------------------------------------------
+# ValidationError subclasses, so callers that only know ValidationError still catch them all;
+# the tus views turn each into its HTTP status.
+
+
+class EmptyFile(ValidationError):
+    def __init__(self) -> None:
+        super().__init__("The file is empty: choose the file again.", code="empty")
+
+
+class FileTooLarge(ValidationError):
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(
+            f"The file is {_human(size)}, over the {_human(limit)} limit for one file. "
+            "Shorten or compress it (a lower video resolution), or split it into parts.",
+            code="too_large",
+        )
+
+
+class UnsupportedFileType(ValidationError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="unsupported_type")
+
+
+class OffsetMismatch(ValidationError):
+    def __init__(self, sent: int, current: int) -> None:
+        self.current = current
+        super().__init__(
+            f"This part starts at byte {sent} but the server has {current} bytes: "
+            "ask for the offset (HEAD) and continue from there.",
+            code="offset_mismatch",
+        )
+
+
+class UploadBusy(ValidationError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Another request is writing to this upload right now; try again in a moment.",
+            code="busy",
+        )
+
+
+SUBMITTED_MESSAGE = "This attempt has been submitted, so files can no longer be added or removed."
+
+
+def max_upload_bytes() -> int:
+    """The largest file a learner may upload (`EVIDENCE_MAX_BYTES`, default 2 GiB)."""
+    return int(getattr(settings, "EVIDENCE_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+# Names --------------------------------------------------------------------------------------
+
+
+def clean_name(name: str) -> str:
+    """A safe display name: the last part of any path (a browser or a client may send
+    `C:\\Users\\...` or `../../x`), without control or invisible formatting characters
+    (a right-to-left override can make `cod.exe` read as `exe.doc`), whitespace collapsed,
+    no leading dots, at most 200 characters keeping the extension. Never used as a storage key.
+    """
+    name = unicodedata.normalize("NFC", name)
+    name = re.split(r"[\\/]", name)[-1]
+    name = "".join(ch for ch in name if not unicodedata.category(ch).startswith("C"))
+    name = " ".join(name.split()).lstrip(". ")
+    if len(name) > 200:
+        stem, dot, ext = name.rpartition(".")
+        name = f"{stem[: 199 - len(ext)]}.{ext}" if dot and len(ext) <= 16 else name[:200]
+    return name or "evidence"
+
+
+# Sniffing -----------------------------------------------------------------------------------
+
+
+def _refuse_unknown() -> UnsupportedFileType:
+    return UnsupportedFileType(
+        "This file is not one of the accepted types (its content was checked, not its name). "
+        f"Accepted: {ACCEPTED_SUMMARY}."
+    )
+
+
+def _refuse(mime: str) -> UnsupportedFileType:
+    if mime in _PROGRAMS:
+        what = "a program"
+    elif mime == "application/zip":
+        what = "a zip archive"
+    else:
+        what = f"of type {mime}"
+    return UnsupportedFileType(
+        f"This file is {what}, whatever its name says, and is not accepted. "
+        f"Accepted: {ACCEPTED_SUMMARY}. For an archive, upload the files inside it."
+    )
+
+
+def _text_type(head: bytes, *, complete: bool) -> str:
+    """Plain UTF-8 text, refusing markup: SVG, HTML and XML can carry scripts when a browser
+    renders them, and the evidence never needs them (a drawing is accepted as PNG or PDF)."""
+    body = head.removeprefix(b"\xef\xbb\xbf")
+    start = body.lstrip()[:1024].lower()
+    if start.startswith(b"<"):
+        if b"<svg" in body.lower():
+            raise UnsupportedFileType(
+                "SVG drawings can carry scripts and are not accepted: "
+                "export the drawing as PNG or PDF."
+            )
+        raise UnsupportedFileType(
+            "HTML and XML files can carry scripts and are not accepted: save it as PDF instead."
+        )
+    if b"\x00" in body:
+        raise _refuse_unknown()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # The head may end in the middle of a character; anything else is not UTF-8 text.
+        if complete or exc.start < len(body) - 3 or exc.reason != "unexpected end of data":
+            raise _refuse_unknown() from None
+        text = body[: exc.start].decode("utf-8")
+    if any(unicodedata.category(ch) == "Cc" and ch not in _TEXT_CONTROLS_ALLOWED for ch in text):
+        raise _refuse_unknown()
+    return "text/plain"
+
+
+def _office_type(fileobj: IO[bytes]) -> str:
+    """Word, Excel or PowerPoint (Office Open XML) from the zip's directory; a plain zip, a
+    macro-enabled document or a broken archive is refused."""
+    fileobj.seek(0)
+    try:
+        with zipfile.ZipFile(fileobj) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise _refuse_unknown() from None
+    if "[Content_Types].xml" not in names:
+        raise _refuse("application/zip")
+    if any(name.lower().endswith("vbaproject.bin") for name in names):
+        raise UnsupportedFileType(
+            "Office files with macros are not accepted: save it as a .docx, .xlsx or .pptx."
+        )
+    for prefix, mime in (("word/", DOCX), ("xl/", XLSX), ("ppt/", PPTX)):
+        if any(name.startswith(prefix) for name in names):
+            return mime
+    raise _refuse("application/zip")
+
+
+def _signature_type(head: bytes) -> str | None:
+    kind = filetype.guess(head)
+    if kind is None:
+        return None
+    mime = str(kind.mime)
+    return _ALIASES.get(mime, mime)
+
+
+def check_start(head: bytes, *, complete: bool = False) -> None:
+    """Refuse early, from the first bytes alone, what can never be accepted (a program renamed
+    `.pdf`), so a learner is told before sending 2 GB of it. Zips are decided at the end."""
+    if not head:
+        raise EmptyFile()
+    if head.startswith(_ZIP_MAGIC):
+        return
+    mime = _signature_type(head)
+    if mime is None:
+        _text_type(head, complete=complete)
+    elif mime not in ACCEPTED_TYPES:
+        raise _refuse(mime)
+
+
+def sniff(fileobj: IO[bytes]) -> str:
+    """The accepted MIME type of a whole (seekable) file, from its content; raises EmptyFile or
+    UnsupportedFileType with a message for the learner."""
+    fileobj.seek(0)
+    head = fileobj.read(SNIFF_BYTES)
+    if not head:
+        raise EmptyFile()
+    if head.startswith(_ZIP_MAGIC):
+        return _office_type(fileobj)
+    mime = _signature_type(head)
+    if mime is None:
+        return _text_type(head, complete=len(head) < SNIFF_BYTES)
+    if mime not in ACCEPTED_TYPES:
+        raise _refuse(mime)
+    return mime
+
+
+def digest(fileobj: IO[bytes]) -> tuple[str, int]:
+    """SHA-256 (hex) and size, streamed in constant memory."""
+    fileobj.seek(0)
+    sha = hashlib.sha256()
+    size = 0
+    buffer = bytearray(BUFFER_BYTES)
+    view = memoryview(buffer)
+    readinto = getattr(fileobj, "readinto", None)
+    while True:
+        if readinto is not None:
+            n = readinto(view)
+            if not n:
+                break
+            sha.update(view[:n])
+        else:
+            chunk = fileobj.read(BUFFER_BYTES)
+            if not chunk:
+                break
+            n = len(chunk)
+            sha.update(chunk)
+        size += n
+    return sha.hexdigest(), size
+
+
+# Storing ------------------------------------------------------------------------------------
+
+
+class StagedFile(File):
+    """A file already on this machine's disk. Like Django's TemporaryUploadedFile it offers
+    `temporary_file_path()`, so local storage moves it into place instead of copying it."""
+
+    def temporary_file_path(self) -> str:
+        return str(self.name)
+
+
+def find_item(attempt: Attempt, ref: str | int | None) -> Item | None:
+    """The item of the attempt's task named by key or id (what the upload form sends)."""
+    if ref in (None, ""):
+        return None
+    ref = str(ref).strip()
+    items = Item.objects.filter(task_id=attempt.task_id)
+    item = (items.filter(pk=int(ref)) if ref.isdigit() else items.filter(key=ref)).first()
+    if item is None:
+        raise ValidationError("There is no such question in this task.", code="no_item")
+    return item
+
+
+def add_evidence(
+    attempt: Attempt,
+    *,
+    uploaded_by: Any,
+    name: str,
+    content: File | IO[bytes] | Path,
+    item: Item | None = None,
+    require_draft: bool = True,
+) -> Evidence:
+    """Check, store and record one evidence file of `attempt`, and make a photo's viewing copies.
+
+    - The type is sniffed from the content (`sniff`); the name is only cleaned for display.
+    - SHA-256 and size are computed by streaming; over `max_upload_bytes()` is refused.
+    - The file is stored through default storage under a random key (never overwriting), then
+      the row and its `evidence.added` audit event are written in one transaction that locks the
+      attempt and, with `require_draft` (learners; not assessors' observation photos), checks it
+      is still a draft. If that transaction fails, the stored file is deleted again.
+    - `content` as a `Path` is a local file that local storage may move into place (it is then
+      gone); callers remove whatever is left of it. Other content is copied.
+    - Photo previews are made once the row's transaction is done (call this outside any outer
+      transaction); their failure never fails the upload.
+
+    Who may add is the caller's check (permissions.access_attempt). Raises ValidationError:
+    EmptyFile, FileTooLarge, UnsupportedFileType, an item of another task, a submitted attempt.
+    """
+    if item is not None and item.task_id != attempt.task_id:
+        raise ValidationError("That question belongs to another task.", code="no_item")
+    if require_draft and attempt.status != Attempt.Status.DRAFT:
+        raise ValidationError(SUBMITTED_MESSAGE, code="submitted")
+    display_name = clean_name(name)
+    with contextlib.ExitStack() as stack:
+        if isinstance(content, Path):
+            fileobj: File = stack.enter_context(StagedFile(content.open("rb"), name=str(content)))
+        elif isinstance(content, File):
+            fileobj = content
+        else:
+            fileobj = File(content)
+        content_type = sniff(fileobj)
+        sha256, size = digest(fileobj)
+        if size > max_upload_bytes():
+            raise FileTooLarge(size, max_upload_bytes())
+        fileobj.seek(0)
+        evidence = Evidence(
+            attempt=attempt,
+            item=item,
+            original_name=display_name,
+            size=size,
+            sha256=sha256,
+            content_type=content_type,
+            uploaded_by=uploaded_by,
+        )
+        evidence.file.save(display_name, fileobj, save=False)
+    try:
+        with transaction.atomic():
+            locked = Attempt.objects.select_for_update().get(pk=attempt.pk)
+            if require_draft and locked.status != Attempt.Status.DRAFT:
+                raise ValidationError(SUBMITTED_MESSAGE, code="submitted")
+            evidence.uploaded_at = timezone.now()
+            evidence.save()
+            record_event(
+                "evidence.added",
+                evidence,
+                actor=uploaded_by,
+                learner=attempt.learner,
+                unit=attempt.task.unit,
+                data={
+                    "attempt": attempt.pk,
+                    "item": item.key if item else None,
+                    "name": display_name,
+                    "size": size,
+                    "sha256": sha256,
+                    "content_type": content_type,
+                },
+            )
+    except BaseException:
+        evidence.file.delete(save=False)
+        raise
+    if content_type in PREVIEW_FORMATS:
+        # In the request for now (photos are small); a Celery task can call this by id instead.
+        try:
+            make_previews(evidence.pk)
+        except Exception:
+            logger.exception("could not make the previews of evidence %s", evidence.pk)
+        evidence.refresh_from_db(fields=["preview", "thumbnail"])
+    return evidence
+
+
+def withdraw_evidence(evidence: Evidence, *, by: Any) -> Evidence:
+    """The learner removes a file from their draft: it disappears from the attempt, the stored
+    file and row stay for the record. One transaction, locking the attempt; writes
+    `evidence.withdrawn`. Raises ValidationError when the attempt is no longer a draft or the
+    file was already removed. Who may is the caller's check (access_attempt with write)."""
+    with transaction.atomic():
+        attempt = (
+            Attempt.objects.select_for_update()
+            .select_related("task__unit", "learner")
+            .get(pk=evidence.attempt_id)
+        )
+        if attempt.status != Attempt.Status.DRAFT:
+            raise ValidationError(SUBMITTED_MESSAGE, code="submitted")
+        current = Evidence.objects.select_for_update().get(pk=evidence.pk)
+        if current.withdrawn_at is not None:
+            raise ValidationError("That file was already removed.", code="withdrawn")
+        current.withdrawn_at = timezone.now()
+        current.save(update_fields=["withdrawn_at"])
+        record_event(
+            "evidence.withdrawn",
+            current,
+            actor=by,
+            learner=attempt.learner,
+            unit=attempt.task.unit,
+            data={"attempt": attempt.pk, "name": current.original_name, "sha256": current.sha256},
+        )
+    evidence.withdrawn_at = current.withdrawn_at
+    return evidence
+
+
+def active_evidence(attempt: Attempt) -> QuerySet[Evidence]:
+    """The files of an attempt that were not removed, oldest first."""
+    return attempt.evidence.filter(withdrawn_at__isnull=True).select_related("item")
+
+
+# Previews -----------------------------------------------------------------------------------
+
+
+def _bare(image: Image.Image) -> Image.Image:
+    """The pixels alone: a new image carries no EXIF (GPS included), XMP or comments."""
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    bare = Image.new(image.mode, image.size)
+    bare.paste(image)
+    return bare
+
+
+def render_previews(fileobj: IO[bytes], fmt: str) -> tuple[bytes, bytes]:
+    """A viewing copy (at most PREVIEW_PX, same format, upright, no metadata except the colour
+    profile) and a JPEG thumbnail (THUMBNAIL_PX) of a photo. Pure: no ORM, no storage.
+    Raises ValueError or OSError for an image Pillow cannot read or one too large to decode."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            source = Image.open(fileobj, formats=[fmt])
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ValueError(str(exc)) from None
+    with source:
+        if source.width * source.height > PREVIEW_MAX_PIXELS:
+            raise ValueError(f"{source.width}x{source.height} is too large to preview")
+        if fmt == "JPEG":
+            source.draft("RGB", (PREVIEW_PX, PREVIEW_PX))
+        icc = source.info.get("icc_profile")
+        upright = ImageOps.exif_transpose(source)
+        upright.thumbnail((PREVIEW_PX, PREVIEW_PX))
+    preview = _bare(upright)
+    if fmt == "JPEG" and preview.mode not in {"RGB", "L"}:
+        preview, icc = preview.convert("RGB"), None
+    out = io.BytesIO()
+    options: dict[str, Any] = {"icc_profile": icc} if icc else {}
+    if fmt in {"JPEG", "WEBP"}:
+        options["quality"] = 85
+    preview.save(out, format=fmt, **options)
+
+    thumb = preview.copy()
+    thumb.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+    if thumb.mode in {"RGBA", "LA"}:
+        flat = Image.new("RGB", thumb.size, "white")
+        flat.paste(thumb, mask=thumb.getchannel("A"))
+        thumb = flat
+    elif thumb.mode not in {"RGB", "L"}:
+        thumb = thumb.convert("RGB")
+    thumb_out = io.BytesIO()
+    thumb.save(thumb_out, format="JPEG", quality=80)
+    return out.getvalue(), thumb_out.getvalue()
+
+
+def make_previews(evidence_id: int) -> bool:
+    """Make and store a photo's viewing copy and thumbnail; True when it made them.
+
+    Idempotent and safe to run twice at once (the loser deletes its own files), so a Celery task
+    can call it by id with acks_late. Does nothing for other types or when they exist.
+    """
+    evidence = Evidence.objects.get(pk=evidence_id)
+    fmt = PREVIEW_FORMATS.get(evidence.content_type)
+    if fmt is None or evidence.preview:
+        return False
+    with evidence.file.open("rb") as original:
+        preview_bytes, thumb_bytes = render_previews(original, fmt)
+    preview_name = evidence.preview.field.generate_filename(evidence, "preview")
+    thumb_name = evidence.thumbnail.field.generate_filename(evidence, "thumbnail")
+    preview_key = evidence.preview.storage.save(preview_name, ContentFile(preview_bytes))
+    thumb_key = evidence.thumbnail.storage.save(thumb_name, ContentFile(thumb_bytes))
+    updated = Evidence.objects.filter(pk=evidence_id, preview="").update(
+        preview=preview_key, thumbnail=thumb_key
+    )
+    if not updated:
+        evidence.preview.storage.delete(preview_key)
+        evidence.thumbnail.storage.delete(thumb_key)
+    return bool(updated)
+
+
+# Staging of resumable uploads -----------------------------------------------------------------
+
+
+_UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{32}")
+
+
+def staging_dir() -> Path:
+    """Where uploads in progress live (`EVIDENCE_STAGING_DIR`, default MEDIA_ROOT/uploads-partial).
+
+    On the same file system as MEDIA_ROOT, a finished upload is moved into storage, not copied.
+    """
+    configured = getattr(settings, "EVIDENCE_STAGING_DIR", None)
+    path = Path(configured) if configured else Path(settings.MEDIA_ROOT) / "uploads-partial"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class Readable(Protocol):
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
+@dataclass
+class PartialUpload:
+    """One upload in progress (or just finished), as recorded in its sidecar."""
+
+    id: str
+    owner_id: int
+    attempt_id: int
+    item_id: int | None
+    name: str
+    length: int
+    created_at: str
+    evidence_id: int | None = None
+
+    @property
+    def part_path(self) -> Path:
+        return staging_dir() / f"{self.id}.part"
+
+    @property
+    def info_path(self) -> Path:
+        return staging_dir() / f"{self.id}.json"
+
+    @property
+    def complete(self) -> bool:
+        return self.evidence_id is not None
+
+    @property
+    def offset(self) -> int:
+        if self.complete:
+            return self.length
+        return self.part_path.stat().st_size
+
+    def save(self) -> None:
+        # Written aside and renamed, so a reader never sees half a sidecar.
+        tmp = self.info_path.with_suffix(f".{secrets.token_hex(4)}.tmp")
+        tmp.write_text(json.dumps(asdict(self)))
+        tmp.replace(self.info_path)
+
+
+def _load(upload_id: str) -> PartialUpload | None:
+    if not _UPLOAD_ID.fullmatch(upload_id):
+        return None
+    try:
+        return PartialUpload(**json.loads((staging_dir() / f"{upload_id}.json").read_text()))
+    except (FileNotFoundError, ValueError, TypeError):  # gone, half-written or from another version
+        return None
+
+
+def start_upload(
+    attempt: Attempt, *, owner: Any, name: str, length: int, item: Item | None = None
+) -> PartialUpload:
+    """Open a resumable upload of `length` bytes into `attempt` (the caller checked the owner
+    may write it). Raises EmptyFile, FileTooLarge or ValidationError before anything is stored."""
+    if length <= 0:
+        raise EmptyFile()
+    if length > max_upload_bytes():
+        raise FileTooLarge(length, max_upload_bytes())
+    if item is not None and item.task_id != attempt.task_id:
+        raise ValidationError("That question belongs to another task.", code="no_item")
+    upload = PartialUpload(
+        id=secrets.token_urlsafe(24),
+        owner_id=owner.pk,
+        attempt_id=attempt.pk,
+        item_id=item.pk if item else None,
+        name=clean_name(name),
+        length=length,
+        created_at=timezone.now().isoformat(),
+    )
+    fd = os.open(upload.part_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+    upload.save()
+    return upload
+
+
+def access_upload(user: Any, upload_id: str) -> PartialUpload:
+    """An upload in progress of this user; anyone else's, or one gone, is Http404."""
+    upload = _load(upload_id)
+    if upload is None or upload.owner_id != getattr(user, "pk", None):
+        raise Http404("No such upload: it may have expired. Choose the file again.")
+    if not upload.complete and not upload.part_path.exists():
+        raise Http404("No such upload: it may have expired. Choose the file again.")
+    return upload
+
+
+def discard_upload(upload: PartialUpload) -> None:
+    """Remove an upload's staged data and sidecar (tus termination, refusals, expiry)."""
+    upload.part_path.unlink(missing_ok=True)
+    upload.info_path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _locked_part(upload: PartialUpload, offset: int) -> Iterator[int]:
+    """The staged file open for appending, locked against every other process; UploadBusy when
+    another request holds it, OffsetMismatch/Http404 when it finished or vanished meanwhile."""
+    try:
+        fd = os.open(upload.part_path, os.O_WRONLY | os.O_APPEND)
+    except FileNotFoundError:
+        raise _gone_or_done(upload.id, offset) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UploadBusy() from None
+        # Another request may have finished (and moved) the file between our open and our lock.
+        try:
+            same = os.stat(upload.part_path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if not same:
+            raise _gone_or_done(upload.id, offset)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _gone_or_done(upload_id: str, offset: int) -> Exception:
+    current = _load(upload_id)
+    if current is not None and current.complete:
+        return OffsetMismatch(offset, current.length)
+    return Http404("No such upload: it may have expired. Choose the file again.")
+
+
+def append_to_upload(
+    upload: PartialUpload, *, user: Any, offset: int, stream: Readable, length: int
+) -> PartialUpload:
+    """Append one PATCH body of `length` bytes at `offset`, streamed in constant memory, and
+    complete the upload when its last byte arrives.
+
+    Holds an exclusive lock on the staged file for the whole request (UploadBusy otherwise).
+    A wrong offset raises OffsetMismatch before anything is read; a body cut short keeps what
+    arrived (the client asks HEAD and resumes). The first bytes are checked as soon as they are
+    there (`check_start`), the whole file on completion (`add_evidence`); a refusal removes the
+    staged data. Returns the upload with `evidence_id` set once complete.
+    """
+    if upload.complete:
+        if offset == upload.length and length == 0:
+            return upload
+        raise OffsetMismatch(offset, upload.length)
+    with _locked_part(upload, offset) as fd:
+        current = os.fstat(fd).st_size
+        if offset != current:
+            raise OffsetMismatch(offset, current)
+        if current + length > upload.length:
+            raise ValidationError(
+                f"This part would take the file past its declared {upload.length} bytes.",
+                code="too_long",
+            )
+        written = _copy_body(stream, fd, length)
+        new_offset = current + written
+        threshold = min(upload.length, SNIFF_BYTES)
+        if current < threshold <= new_offset:
+            with upload.part_path.open("rb") as staged:
+                head = staged.read(SNIFF_BYTES)
+            try:
+                check_start(head, complete=new_offset == upload.length)
+            except ValidationError:
+                discard_upload(upload)
+                raise
+        if new_offset == upload.length:
+            _complete(upload, user=user)
+    return upload
+
+
+def _copy_body(stream: Readable, fd: int, length: int) -> int:
+    """Copy up to `length` bytes of a request body to `fd`; a dropped connection ends the copy
+    and keeps what arrived."""
+    written = 0
+    while written < length:
+        try:
+            chunk = stream.read(min(BUFFER_BYTES, length - written))
+        except OSError:
+            # The client went away (gunicorn's NoMoreData, Django's UnreadablePostError).
+            break
+        if not chunk:
+            break
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(fd, view) :]
+        written += len(chunk)
+    return written
+
+
+def _complete(upload: PartialUpload, *, user: Any) -> None:
+    attempt = Attempt.objects.select_related("task__unit", "learner").get(pk=upload.attempt_id)
+    item = Item.objects.filter(pk=upload.item_id).first() if upload.item_id else None
+    try:
+        evidence = add_evidence(
+            attempt, uploaded_by=user, name=upload.name, content=upload.part_path, item=item
+        )
+    except ValidationError:
+        discard_upload(upload)
+        raise
+    # Kept (without data) until purged, so a client whose last response was lost learns from
+    # HEAD that the upload is complete instead of sending the file again.
+    upload.evidence_id = evidence.pk
+    upload.save()
+    upload.part_path.unlink(missing_ok=True)
+
+
+def purge_stale_uploads(*, older_than: timedelta = timedelta(days=7)) -> int:
+    """Remove uploads untouched for `older_than` (abandoned, or finished long ago); returns how
+    many. Meant for a periodic job (management command or Celery beat)."""
+    cutoff = time.time() - older_than.total_seconds()
+    removed = 0
+    for info in staging_dir().glob("*.json"):
+        part = info.with_suffix(".part")
+        try:
+            touched = max(info.stat().st_mtime, part.stat().st_mtime if part.exists() else 0)
+        except FileNotFoundError:
+            continue
+        if touched < cutoff:
+            part.unlink(missing_ok=True)
+            info.unlink(missing_ok=True)
+            removed += 1
+    for tmp in staging_dir().glob("*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            if tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
+    return removed

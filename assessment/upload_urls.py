@@ -1,0 +1,45 @@
+"""URLs of evidence uploads and files, included from assessment/urls.py (namespace
+`assessment`) with `path("", include("assessment.upload_urls"))`, so that they sit at
+`assess/uploads/...` and `assess/evidence/...`.
+
+The tus upload URL has no trailing slash: tus clients use the `Location` they are given as is.
+"""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from assessment import uploads
+
+urlpatterns = [
+    path(
+        "uploads/attempts/<int:attempt_id>/",
+        uploads.create_upload,
+        name="evidence_upload_create",
+    ),
+    path(
+        "uploads/attempts/<int:attempt_id>/form",
+        uploads.upload_form,
+        name="evidence_upload_form",
+    ),
+    path(
+        "uploads/attempts/<int:attempt_id>/files",
+        uploads.evidence_list,
+        name="evidence_list",
+    ),
+    path("uploads/<slug:upload_id>", uploads.upload, name="evidence_upload"),
+    path("evidence/<int:evidence_id>/", uploads.evidence_file, name="evidence"),
+    path(
+        "evidence/<int:evidence_id>/preview",
+        uploads.evidence_file,
+        {"variant": "preview"},
+        name="evidence_preview",
+    ),
+    path(
+        "evidence/<int:evidence_id>/thumbnail",
+        uploads.evidence_file,
+        {"variant": "thumbnail"},
+        name="evidence_thumbnail",
+    ),
+    path("evidence/<int:evidence_id>/withdraw", uploads.withdraw, name="evidence_withdraw"),
+]

@@ -1,0 +1,343 @@
+"""A large evidence upload through the tus endpoint over loopback, against gunicorn as deployed.
+
+Figures (issue 4):
+- `upload_vs_disk`: the upload's throughput (creation to the last PATCH's answer, so including
+  the server's completion: sniffing, the streamed SHA-256, storing, the row and its audit event)
+  as a ratio of copying the same file on the same disk in the same run (`shutil.copyfile`, what
+  `cp` does). Aim >= 0.5.
+- `upload_mem_mib`: how much the gunicorn workers' resident memory grew during the upload: the
+  sum over workers of peak RSS (VmHWM, reset just before) minus RSS before. Aim < 64.
+- `upload_vs_wsgi`: the same upload against the ceiling of the WSGI server itself: a bare WSGI
+  app under the same gunicorn command that only appends each PATCH body to a file. What is left
+  between the two is ours (Django, the tus view, the SHA-256 pass and storing on completion).
+
+The file is a generated MP4 (so the sniffer accepts it) of `--size-mib` MiB, default 1024:
+`python bench/run.py upload` (size from BENCH_UPLOAD_SIZE_MIB, or --size-mib once run.py knows
+the option) or `python -m bench.upload --size-mib 256` directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from bench.common import ROOT, _command, free_port, scratch_env, serve
+
+CHUNK_BYTES = 16 * 1024 * 1024
+MIB = 1024 * 1024
+
+
+def run(options: argparse.Namespace) -> dict[str, float]:
+    size_mib = int(
+        getattr(options, "size_mib", None) or os.environ.get("BENCH_UPLOAD_SIZE_MIB") or 1024
+    )
+    size = size_mib * MIB
+    with scratch_env() as env:
+        built = subprocess.run(
+            [sys.executable, "-m", "bench.upload_data"],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        data = json.loads(built.stdout.strip().splitlines()[-1])
+        if not data["endpoint"]:
+            sys.exit("the upload URLs are not mounted: assessment/urls.py must include them")
+        scratch = Path(env["VAR_DIR"])
+        source = scratch / "bench-upload.mp4"
+        digest = _generate(source, size)
+        copy_seconds = _disk_copy(source, scratch / "bench-copy.mp4")
+        print(
+            f"disk copy:  {size_mib} MiB in {copy_seconds:6.2f} s  "
+            f"{size_mib / copy_seconds:7.0f} MiB/s"
+        )
+        sink_seconds = _sink_seconds(source, env)
+        print(
+            f"bare WSGI:  {size_mib} MiB in {sink_seconds:6.2f} s  "
+            f"{size_mib / sink_seconds:7.0f} MiB/s  (gunicorn appending PATCH bodies to a file)"
+        )
+        with serve("gunicorn", env) as base:
+            client = TusClient(base, data)
+            workers = _workers(urlsplit(base).port or 0)
+            # Warm up every worker (imports, connections, first queries) before measuring.
+            warm = scratch / "warm.mp4"
+            _generate(warm, min(size, 32 * MIB))
+            for _ in range(3):
+                client.upload(warm, 8 * MIB)
+            before = {pid: _status(pid, "VmRSS") for pid in workers}
+            hwm_reset = all(_reset_peak(pid) for pid in workers)
+            sampler = RssSampler(workers)
+            sampler.start()
+            os.sync()
+            started = time.perf_counter()
+            client.upload(source, CHUNK_BYTES)
+            upload_seconds = time.perf_counter() - started
+            sampler.stop()
+            peaks = {pid: _status(pid, "VmHWM") for pid in workers}
+        stored = _stored_digest(Path(data["media_root"]), size)
+        if stored != digest:
+            sys.exit("the stored file's SHA-256 differs from the uploaded file's")
+    if hwm_reset:
+        growth = sum(max(0, peaks[pid] - before[pid]) for pid in workers) / 1024
+    else:  # no clear_refs: fall back to what the sampler saw
+        growth = sampler.growth_kib / 1024
+    ratio = copy_seconds / upload_seconds
+    print(
+        f"tus upload: {size_mib} MiB in {upload_seconds:6.2f} s  "
+        f"{size_mib / upload_seconds:7.0f} MiB/s  ({CHUNK_BYTES // MIB} MiB chunks, "
+        f"{len(workers)} workers)  vs disk {ratio:.2f}"
+    )
+    print(
+        f"worker memory growth: {growth:.1f} MiB (peak RSS over RSS before, summed; "
+        f"sampled every 10 ms: {sampler.growth_kib / 1024:.1f} MiB)"
+    )
+    return {
+        "upload_vs_disk": round(ratio, 2),
+        "upload_mem_mib": round(growth, 1),
+        "upload_vs_wsgi": round(sink_seconds / upload_seconds, 2),
+    }
+
+
+def _generate(path: Path, size: int) -> str:
+    """An MP4 box structure (ftyp, then one mdat) filled with incompressible bytes."""
+    if size >= 2**32:
+        sys.exit("--size-mib must stay under 4096 (one 32-bit mdat box)")
+    header = struct.pack(">I", 24) + b"ftypisom" + b"\0\0\2\0" + b"isomavc1"
+    header += struct.pack(">I", size - len(header)) + b"mdat"
+    block = os.urandom(8 * MIB)
+    sha = hashlib.sha256(header)
+    with path.open("wb") as out:
+        out.write(header)
+        left = size - len(header)
+        while left:
+            piece = block[: min(left, len(block))]
+            out.write(piece)
+            sha.update(piece)
+            left -= len(piece)
+    return sha.hexdigest()
+
+
+def _disk_copy(source: Path, target: Path) -> float:
+    shutil.copyfile(source, target)  # once to warm the cache as the upload finds it
+    target.unlink()
+    os.sync()  # every measurement starts with no dirty pages left to write back
+    started = time.perf_counter()
+    shutil.copyfile(source, target)
+    seconds = time.perf_counter() - started
+    target.unlink()
+    return seconds
+
+
+def sink(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """The bare WSGI app: append the request body to one file, in 1 MiB reads."""
+    left = int(environ.get("CONTENT_LENGTH") or 0)
+    path = Path(os.environ["VAR_DIR"]) / "sink.bin"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        while left:
+            chunk = environ["wsgi.input"].read(min(MIB, left))
+            if not chunk:
+                break
+            os.write(fd, chunk)
+            left -= len(chunk)
+    finally:
+        os.close(fd)
+    start_response("204 No Content", [])
+    return [b""]
+
+
+def _sink_seconds(source: Path, env: dict[str, str]) -> float:
+    port = free_port()
+    command = [
+        "bench.upload:sink" if arg == "config.wsgi:application" else arg
+        for arg in _command("gunicorn", port)
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    sys.exit("the bare WSGI server did not start")
+                time.sleep(0.1)
+        size = source.stat().st_size
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        buffer = bytearray(CHUNK_BYTES)
+        view = memoryview(buffer)
+        os.sync()
+        started = time.perf_counter()
+        with source.open("rb") as f:
+            while n := f.readinto(view):
+                conn.putrequest("PATCH", "/sink")
+                conn.putheader("Content-Length", str(n))
+                conn.endheaders()
+                conn.send(view[:n])
+                conn.getresponse().read()
+        seconds = time.perf_counter() - started
+        conn.close()
+        (Path(env["VAR_DIR"]) / "sink.bin").unlink()
+        if size and not seconds:
+            raise RuntimeError("no time measured")
+        return seconds
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _stored_digest(media_root: Path, size: int) -> str:
+    stored = [p for p in (media_root / "evidence").rglob("*") if p.is_file()]
+    newest = max(stored, key=lambda p: p.stat().st_mtime)
+    if newest.stat().st_size != size:
+        sys.exit(f"stored {newest.stat().st_size} bytes, expected {size}")
+    sha = hashlib.sha256()
+    with newest.open("rb") as f:
+        while chunk := f.read(8 * MIB):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+class TusClient:
+    """The tus client's part in a few lines of http.client, on one keep-alive connection."""
+
+    def __init__(self, base: str, data: dict[str, Any]) -> None:
+        parts = urlsplit(base)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.endpoint = data["endpoint"]
+        self.headers = {
+            "Cookie": f"{data['cookie_name']}={data['session']}; "
+            f"{data['csrf_cookie_name']}={data['csrf']}",
+            "X-CSRFToken": data["csrf"],
+            "Tus-Resumable": "1.0.0",
+        }
+
+    def _request(
+        self, conn: http.client.HTTPConnection, method: str, path: str, headers: dict[str, str]
+    ) -> http.client.HTTPResponse:
+        conn.request(method, path, headers={**self.headers, **headers})
+        return conn.getresponse()
+
+    def upload(self, path: Path, chunk: int) -> None:
+        size = path.stat().st_size
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
+        try:
+            meta = "filename " + "YmVuY2gubXA0"  # base64 of "bench.mp4"
+            created = self._request(
+                conn, "POST", self.endpoint, {"Upload-Length": str(size), "Upload-Metadata": meta}
+            )
+            created.read()
+            if created.status != 201:
+                sys.exit(f"creation answered {created.status}")
+            location = created.getheader("Location") or ""
+            buffer = bytearray(chunk)
+            view = memoryview(buffer)
+            offset = 0
+            with path.open("rb") as source:
+                while offset < size:
+                    n = source.readinto(view)
+                    conn.putrequest("PATCH", location)
+                    for name, value in {
+                        **self.headers,
+                        "Upload-Offset": str(offset),
+                        "Content-Type": "application/offset+octet-stream",
+                        "Content-Length": str(n),
+                    }.items():
+                        conn.putheader(name, value)
+                    conn.endheaders()
+                    conn.send(view[:n])
+                    answer = conn.getresponse()
+                    body = answer.read()
+                    if answer.status != 204:
+                        sys.exit(f"PATCH at {offset} answered {answer.status}: {body[:200]!r}")
+                    offset = int(answer.getheader("Upload-Offset") or 0)
+        finally:
+            conn.close()
+
+
+def _workers(port: int) -> list[int]:
+    """The gunicorn workers serving `port`: the children of the master bound to it."""
+    master = None
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"gunicorn" in b" ".join(cmdline) and f"127.0.0.1:{port}".encode() in cmdline:
+            master = int(entry.name)
+            break
+    if master is None:
+        sys.exit("could not find the gunicorn master process")
+    workers = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == master:
+                workers.append(int(entry.name))
+    return workers
+
+
+def _status(pid: int, field: str) -> int:
+    """A /proc/<pid>/status figure in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def _reset_peak(pid: int) -> bool:
+    """Reset VmHWM to the current RSS (Linux >= 4.0; our own child, so allowed)."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+class RssSampler(threading.Thread):
+    """Samples the workers' summed RSS, as a second opinion beside VmHWM."""
+
+    def __init__(self, pids: list[int]) -> None:
+        super().__init__(daemon=True)
+        self.pids = pids
+        self.start_kib = self._total()
+        self.peak_kib = self.start_kib
+        self._done = threading.Event()
+
+    def _total(self) -> int:
+        return sum(_status(pid, "VmRSS") for pid in self.pids)
+
+    def run(self) -> None:
+        while not self._done.wait(0.01):
+            self.peak_kib = max(self.peak_kib, self._total())
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+    @property
+    def growth_kib(self) -> int:
+        return self.peak_kib - self.start_kib
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=1024, help="file size in MiB")
+    figures = run(parser.parse_args())
+    print("upload: " + " ".join(f"{k}={v}" for k, v in figures.items()))

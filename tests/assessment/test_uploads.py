@@ -1,0 +1,692 @@
+"""The evidence endpoints (assessment/uploads.py): the tus 1.0 server, the multipart fallback,
+the evidence list and removal, and serving files through access_evidence."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.messages import get_messages
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import NoReverseMatch, include, path, reverse
+
+from assessment import evidence as files
+from assessment import upload_urls
+from assessment import urls as assessment_urls
+from assessment.models import Attempt, AuditEvent, Evidence
+from config import urls as root_urls
+from tests.assessment.test_evidence import (
+    ELF,
+    MZ,
+    PDF,
+    SVG,
+    jpeg_with_gps,
+    make_attempt,
+    mp4_bytes,
+    png_bytes,
+)
+
+
+def _mounted() -> bool:
+    try:
+        reverse("assessment:evidence_upload_create", args=[1])
+    except NoReverseMatch:
+        return False
+    return True
+
+
+# Until assessment/urls.py includes assessment.upload_urls, these tests mount it the same way
+# (under assess/, in the `assessment` namespace); once it does, they use the real URLconf.
+urlpatterns = [
+    *(p for p in root_urls.urlpatterns if str(p.pattern) != "assess/"),
+    path("assess/", include((assessment_urls.urlpatterns + upload_urls.urlpatterns, "assessment"))),
+]
+pytestmark = [] if _mounted() else [pytest.mark.urls(__name__)]
+
+TUS = {"Tus-Resumable": "1.0.0"}
+OCTETS = "application/offset+octet-stream"
+
+
+@pytest.fixture(autouse=True)
+def _private_storage(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        },
+    }
+    settings.EVIDENCE_STAGING_DIR = tmp_path / "media" / "uploads-partial"
+
+
+@pytest.fixture
+def attempt(learner: Any, cohort: Any) -> Attempt:
+    return make_attempt(learner, cohort)
+
+
+def metadata(**values: str) -> str:
+    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
+
+
+def create(client: Any, attempt_id: int, length: int, **meta: str) -> Any:
+    meta.setdefault("filename", "clip.mp4")
+    return client.post(
+        reverse("assessment:evidence_upload_create", args=[attempt_id]),
+        headers={**TUS, "Upload-Length": str(length), "Upload-Metadata": metadata(**meta)},
+    )
+
+
+def patch(client: Any, url: str, offset: int, data: bytes, **extra: Any) -> Any:
+    return client.generic(
+        "PATCH",
+        url,
+        data,
+        content_type=OCTETS,
+        headers={**TUS, "Upload-Offset": str(offset)},
+        **extra,
+    )
+
+
+def staged_files() -> list[str]:
+    return sorted(p.name for p in files.staging_dir().iterdir())
+
+
+class Dropped:
+    """A WSGI input that delivers `n` bytes and then fails, like a connection cut mid-request
+    (gunicorn raises an OSError subclass)."""
+
+    def __init__(self, data: bytes, n: int) -> None:
+        self.data = io.BytesIO(data[:n])
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.data.read(size)
+        if not chunk:
+            raise OSError("connection reset by peer")
+        return chunk
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.read(size)
+
+
+# tus: the whole flow --------------------------------------------------------------------------
+
+
+def test_it_uploads_in_chunks_resumes_after_an_interruption_and_records_the_file(
+    client_for: Any, learner: Any, attempt: Attempt
+) -> None:
+    content = mp4_bytes(300_000)
+    size = len(content)
+    third = size // 3
+    client = client_for(learner)
+
+    created = create(client, attempt.pk, size, filename="my demo.mp4", item="photo")
+    assert created.status_code == 201
+    assert created["Tus-Resumable"] == "1.0.0"
+    url = created["Location"]
+    assert url.startswith("/assess/uploads/")
+
+    first = patch(client, url, 0, content[:third])
+    assert first.status_code == 204
+    assert first["Upload-Offset"] == str(third)
+
+    # The second chunk is cut off half way (a closed laptop): what arrived is kept.
+    cut = patch(
+        client,
+        url,
+        third,
+        b"",
+        CONTENT_LENGTH=str(third),
+        CONTENT_TYPE=OCTETS,
+        **{"wsgi.input": Dropped(content[third : 2 * third], third // 2)},
+    )
+    assert cut.status_code == 204
+
+    # A new page load, a new client: it asks where to carry on.
+    later = client_for(learner)
+    head = later.head(url, headers=TUS)
+    assert head.status_code == 200
+    assert head["Upload-Offset"] == str(third + third // 2)
+    assert head["Upload-Length"] == str(size)
+    assert head["Cache-Control"] == "no-store"
+    resume_at = int(head["Upload-Offset"])
+
+    second = patch(later, url, resume_at, content[resume_at : 2 * third])
+    assert second.status_code == 204
+    last = patch(later, url, 2 * third, content[2 * third :])
+    assert last.status_code == 204
+    assert last["Upload-Offset"] == str(size)
+
+    added = Evidence.objects.get()
+    assert added.attempt == attempt
+    assert added.item == attempt.task.items.get(key="photo")
+    assert added.original_name == "my demo.mp4"
+    assert added.size == size
+    assert added.sha256 == hashlib.sha256(content).hexdigest()
+    assert added.content_type == "video/mp4"
+    assert added.uploaded_by == learner
+    with added.file.open("rb") as stored:
+        assert stored.read() == content
+    assert AuditEvent.objects.filter(action="evidence.added", object_id=added.pk).count() == 1
+    # The data left the staging area; the sidecar stays to answer a late HEAD.
+    assert not any(name.endswith(".part") for name in staged_files())
+    again = later.head(url, headers=TUS)
+    assert again["Upload-Offset"] == str(size)
+
+
+def test_it_answers_options_with_what_it_supports(client_for: Any, settings: Any) -> None:
+    settings.EVIDENCE_MAX_BYTES = 5 * 1024**3
+    response = client_for(None).options(reverse("assessment:evidence_upload_create", args=[1]))
+    assert response.status_code == 204
+    assert response["Tus-Resumable"] == "1.0.0"
+    assert response["Tus-Version"] == "1.0.0"
+    assert response["Tus-Max-Size"] == str(5 * 1024**3)
+    assert set(response["Tus-Extension"].split(",")) == {"creation", "termination"}
+
+
+def test_it_cancels_an_upload(client_for: Any, learner: Any, attempt: Attempt) -> None:
+    client = client_for(learner)
+    url = create(client, attempt.pk, 1000)["Location"]
+    assert client.delete(url, headers=TUS).status_code == 204
+    assert staged_files() == []
+    assert client.head(url, headers=TUS).status_code == 404
+
+
+# tus: bad input -------------------------------------------------------------------------------
+
+
+def test_it_refuses_an_upload_over_the_limit_before_any_data(
+    client_for: Any, learner: Any, attempt: Attempt, settings: Any
+) -> None:
+    client = client_for(learner)
+    response = create(client, attempt.pk, 2 * 1024**3 + 1)
+    assert response.status_code == 413
+    assert "over the 2.0 GB limit" in response.content.decode()
+
+    settings.EVIDENCE_MAX_BYTES = 10_000
+    response = create(client, attempt.pk, 10_001)
+    assert response.status_code == 413
+    assert response["Content-Type"].startswith("text/plain")
+    assert staged_files() == []
+
+
+def test_it_refuses_an_empty_file(client_for: Any, learner: Any, attempt: Attempt) -> None:
+    response = create(client_for(learner), attempt.pk, 0)
+    assert response.status_code == 400
+    assert response.content.decode() == "The file is empty: choose the file again."
+    assert staged_files() == []
+
+
+def test_it_refuses_a_program_named_pdf_and_removes_its_data(
+    client_for: Any, learner: Any, attempt: Attempt
+) -> None:
+    client = client_for(learner)
+    url = create(client, attempt.pk, len(ELF), filename="report.pdf")["Location"]
+
+    response = patch(client, url, 0, ELF)
+
+    assert response.status_code == 415
+    assert "is a program, whatever its name says" in response.content.decode()
+    assert staged_files() == []
+    assert not Evidence.objects.exists()
+    assert client.head(url, headers=TUS).status_code == 404
+
+
+def test_it_refuses_a_program_from_its_first_chunk(
+    client_for: Any, learner: Any, attempt: Attempt
+) -> None:
+    client = client_for(learner)
+    body = MZ + b"\x00" * 20_000
+    url = create(client, attempt.pk, 10 * len(body), filename="video.mp4")["Location"]
+
+    response = patch(client, url, 0, body)
+
+    assert response.status_code == 415
+    assert staged_files() == []
+
+
+def test_it_refuses_an_svg_with_script(client_for: Any, learner: Any, attempt: Attempt) -> None:
+    client = client_for(learner)
+    url = create(client, attempt.pk, len(SVG), filename="diagram.svg")["Location"]
+
+    response = patch(client, url, 0, SVG)
+
+    assert response.status_code == 415
+    assert "SVG drawings can carry scripts" in response.content.decode()
+    assert not Evidence.objects.exists()
+
+
+def test_it_cleans_a_name_with_path_separators_and_control_characters(
+    client_for: Any, learner: Any, attempt: Attempt
+) -> None:
+    client = client_for(learner)
+    url = create(client, attempt.pk, len(PDF), filename="../../etc/\x1b[31mreport\r\n.pdf")[
+        "Location"
+    ]
+    assert patch(client, url, 0, PDF).status_code == 204
+    added = Evidence.objects.get()
+    assert added.original_name == "[31mreport.pdf"
+    assert ".." not in added.file.name
+
+
+def test_it_refuses_a_wrong_offset_and_appends_nothing(
+    client_for: Any, learner: Any, attempt: Attempt
+) -> None:
+    content = mp4_bytes(20_000)
+    client = client_for(learner)
+    url = create(client, attempt.pk, len(content))["Location"]
+    patch(client, url, 0, content[:10_000])
+
+    for wrong in (0, 5_000, 12_000):
+        response = patch(client, url, wrong, content[wrong : wrong + 1000])
+        assert response.status_code == 409
+        assert f"starts at byte {wrong} but the server has 10000 bytes" in response.content.decode()
+
+    assert client.head(url, headers=TUS)["Upload-Offset"] == "10000"
+    part = next(p for p in files.staging_dir().iterdir() if p.suffix == ".part")
+    assert part.read_bytes() == content[:10_000]
+
+
+def test_it_refuses_a_chunk_past_the_declared_length(
+    client_for: Any, learner: Any, attempt: Attempt
+) -> None:
+    client = client_for(learner)
+    url = create(client, attempt.pk, 100)["Location"]
+    response = patch(client, url, 0, b"x" * 101)
+    assert response.status_code == 400
+    assert client.head(url, headers=TUS)["Upload-Offset"] == "0"
+
+
+def test_it_refuses_protocol_mistakes(client_for: Any, learner: Any, attempt: Attempt) -> None:
+    client = client_for(learner)
+    create_url = reverse("assessment:evidence_upload_create", args=[attempt.pk])
+    url = create(client, attempt.pk, 100)["Location"]
+
+    old = client.post(create_url, headers={"Tus-Resumable": "0.2.2", "Upload-Length": "5"})
+    assert old.status_code == 412
+    assert old["Tus-Version"] == "1.0.0"
+    assert client.post(create_url, headers={**TUS}).status_code == 400  # no Upload-Length
+    deferred = client.post(create_url, headers={**TUS, "Upload-Defer-Length": "1"})
+    assert deferred.status_code == 400
+    bad_meta = client.post(
+        create_url, headers={**TUS, "Upload-Length": "5", "Upload-Metadata": "filename !!!"}
+    )
+    assert bad_meta.status_code == 400
+    no_item = create(client, attempt.pk, 100, item="not-a-question")
+    assert no_item.status_code == 400
+    assert "no such question" in no_item.content.decode()
+    form_body = client.generic(
+        "PATCH", url, b"abc", content_type="text/plain", headers={**TUS, "Upload-Offset": "0"}
+    )
+    assert form_body.status_code == 415
+    assert client.get(create_url).status_code == 405
+    assert client.get(url).status_code == 405
+
+
+def test_it_hides_another_learners_attempt_and_upload(
+    client_for: Any, learner: Any, other_learner: Any, attempt: Attempt
+) -> None:
+    response = create(client_for(other_learner), attempt.pk, 100)
+    assert response.status_code == 404
+    assert response["Tus-Resumable"] == "1.0.0"
+
+    url = create(client_for(learner), attempt.pk, 100)["Location"]
+    intruder = client_for(other_learner)
+    assert intruder.head(url, headers=TUS).status_code == 404
+    assert patch(intruder, url, 0, b"x" * 10).status_code == 404
+    assert intruder.delete(url, headers=TUS).status_code == 404
+
+
+def test_it_refuses_a_submitted_attempt_with_a_reason(
+    client_for: Any, learner: Any, cohort: Any, attempt: Attempt
+) -> None:
+    client = client_for(learner)
+    url = create(client, attempt.pk, 100)["Location"]
+    Attempt.objects.filter(pk=attempt.pk).update(status=Attempt.Status.SUBMITTED)
+
+    response = create(client, attempt.pk, 100)
+    assert response.status_code == 403
+    assert response.content.decode() == files.SUBMITTED_MESSAGE
+    # An upload begun before submitting cannot be finished after it.
+    assert patch(client, url, 0, b"x" * 100).status_code == 403
+    assert not Evidence.objects.exists()
+
+
+def test_it_refuses_staff_who_can_see_the_attempt(
+    client_for: Any, assessor: Any, attempt: Attempt
+) -> None:
+    response = create(client_for(assessor), attempt.pk, 100)
+    assert response.status_code == 403
+    assert "Only the learner" in response.content.decode()
+
+
+def test_it_answers_404_for_an_unknown_upload(client_for: Any, learner: Any) -> None:
+    client = client_for(learner)
+    for upload_id in ("A" * 32, "nope"):
+        url = reverse("assessment:evidence_upload", args=[upload_id])
+        assert client.head(url, headers=TUS).status_code == 404
+        assert patch(client, url, 0, b"x").status_code == 404
+    assert create(client, 999_999, 100).status_code == 404
+
+
+def test_it_needs_the_csrf_token_the_widget_sends(learner: Any, attempt: Attempt) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(learner)
+    token = "k" * 32
+    client.cookies[settings.CSRF_COOKIE_NAME] = token
+    create_url = reverse("assessment:evidence_upload_create", args=[attempt.pk])
+    headers = {**TUS, "Upload-Length": str(len(PDF))}
+
+    assert client.post(create_url, headers=headers).status_code == 403
+    url = client.post(create_url, headers={**headers, "X-CSRFToken": token})["Location"]
+    assert patch(client, url, 0, PDF).status_code == 403
+    accepted = client.generic(
+        "PATCH",
+        url,
+        PDF,
+        content_type=OCTETS,
+        headers={**TUS, "Upload-Offset": "0", "X-CSRFToken": token},
+    )
+    assert accepted.status_code == 204
+    assert Evidence.objects.get().content_type == "application/pdf"
+
+
+def test_it_refuses_anonymous_uploads(client_for: Any, attempt: Attempt) -> None:
+    response = create(client_for(None), attempt.pk, 100)
+    assert response.status_code == 403
+    assert "sign in" in response.content.decode()
+
+
+# Without JavaScript ---------------------------------------------------------------------------
+
+
+def test_it_accepts_a_plain_multipart_upload(
+    client_for: Any, learner: Any, attempt: Attempt
+) -> None:
+    client = client_for(learner)
+    page = f"/assess/cohorts/{attempt.cohort_id}/tasks/{attempt.task_id}/"
+    response = client.post(
+        reverse("assessment:evidence_upload_form", args=[attempt.pk]),
+        {
+            "file": SimpleUploadedFile("photo.png", png_bytes(), content_type="text/html"),
+            "item": "photo",
+            "next": page,
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == page
+    added = Evidence.objects.get()
+    assert added.content_type == "image/png"  # sniffed, not what the browser said
+    assert added.item.key == "photo"
+    assert [str(m) for m in get_messages(response.wsgi_request)] == ["Added photo.png."]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (ELF, "is a program"),
+        (b"", "Choose a file to upload."),  # the browser sends no file part for an empty one
+    ],
+)
+def test_it_refuses_bad_multipart_uploads_with_a_message(
+    client_for: Any, learner: Any, attempt: Attempt, content: bytes, message: str
+) -> None:
+    client = client_for(learner)
+    data: dict[str, Any] = {"next": "https://evil.example/phish"}
+    if content:
+        data["file"] = SimpleUploadedFile("report.pdf", content)
+    response = client.post(reverse("assessment:evidence_upload_form", args=[attempt.pk]), data)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("home")  # never to another site
+    assert message in " ".join(str(m) for m in get_messages(response.wsgi_request))
+    assert not Evidence.objects.exists()
+
+
+def test_it_refuses_a_multipart_upload_over_the_limit_unread(
+    client_for: Any, learner: Any, attempt: Attempt, settings: Any
+) -> None:
+    settings.EVIDENCE_MAX_BYTES = 1000
+    client = client_for(learner)
+    response = client.post(
+        reverse("assessment:evidence_upload_form", args=[attempt.pk]),
+        {"file": SimpleUploadedFile("big.pdf", PDF + b"x" * (2 * 1024 * 1024))},
+    )
+    assert response.status_code == 302
+    shown = " ".join(str(m) for m in get_messages(response.wsgi_request))
+    assert "The file is 2.0 MB, over the 1000 bytes limit" in shown
+    assert not Evidence.objects.exists()
+
+
+def test_it_refuses_a_multipart_upload_to_a_submitted_attempt(
+    client_for: Any, learner: Any, cohort: Any
+) -> None:
+    submitted = make_attempt(learner, cohort, status=Attempt.Status.SUBMITTED)
+    response = client_for(learner).post(
+        reverse("assessment:evidence_upload_form", args=[submitted.pk]),
+        {"file": SimpleUploadedFile("a.pdf", PDF)},
+    )
+    assert response.status_code == 302
+    assert files.SUBMITTED_MESSAGE in [str(m) for m in get_messages(response.wsgi_request)]
+    assert not Evidence.objects.exists()
+
+
+def test_it_hides_the_form_endpoint_from_other_learners(
+    client_for: Any, other_learner: Any, attempt: Attempt
+) -> None:
+    response = client_for(other_learner).post(
+        reverse("assessment:evidence_upload_form", args=[attempt.pk]),
+        {"file": SimpleUploadedFile("a.pdf", PDF)},
+    )
+    assert response.status_code == 404
+    assert not Evidence.objects.exists()
+
+
+# The list and removing a file ----------------------------------------------------------------
+
+
+@pytest.fixture
+def pdf(attempt: Attempt, learner: Any) -> Evidence:
+    return files.add_evidence(
+        attempt, uploaded_by=learner, name="plan.pdf", content=ContentFile(PDF)
+    )
+
+
+def test_it_lists_the_attempts_files_with_a_remove_button(
+    client_for: Any, learner: Any, attempt: Attempt, pdf: Evidence
+) -> None:
+    photo = files.add_evidence(
+        attempt, uploaded_by=learner, name="site.png", content=ContentFile(png_bytes())
+    )
+    html = (
+        client_for(learner)
+        .get(reverse("assessment:evidence_list", args=[attempt.pk]))
+        .content.decode()
+    )
+    assert "plan.pdf" in html
+    assert "site.png" in html
+    assert reverse("assessment:evidence_thumbnail", args=[photo.pk]) in html
+    assert reverse("assessment:evidence_withdraw", args=[pdf.pk]) in html
+    assert 'hx-trigger="flipside:evidence-changed from:body"' in html
+
+
+def test_it_lists_without_remove_buttons_for_staff(
+    client_for: Any, assessor: Any, other_learner: Any, attempt: Attempt, pdf: Evidence
+) -> None:
+    url = reverse("assessment:evidence_list", args=[attempt.pk])
+    html = client_for(assessor).get(url).content.decode()
+    assert "plan.pdf" in html
+    assert "Remove" not in html
+    assert client_for(other_learner).get(url).status_code == 404
+
+
+def test_it_removes_a_file_from_a_draft(
+    client_for: Any, learner: Any, attempt: Attempt, pdf: Evidence
+) -> None:
+    client = client_for(learner)
+    url = reverse("assessment:evidence_withdraw", args=[pdf.pk])
+
+    response = client.post(url, headers={"HX-Request": "true"})
+
+    assert response.status_code == 200
+    assert "plan.pdf" not in response.content.decode()
+    assert "No evidence files yet." in response.content.decode()
+    pdf.refresh_from_db()
+    assert pdf.withdrawn_at is not None
+    again = client.post(url, {"next": "/somewhere/"})
+    assert again.status_code == 302
+    assert again["Location"] == "/somewhere/"
+    assert "already removed" in " ".join(str(m) for m in get_messages(again.wsgi_request))
+
+
+def test_it_refuses_removal_by_others_and_after_submission(
+    client_for: Any,
+    learner: Any,
+    other_learner: Any,
+    assessor: Any,
+    attempt: Attempt,
+    pdf: Evidence,
+) -> None:
+    url = reverse("assessment:evidence_withdraw", args=[pdf.pk])
+    assert client_for(other_learner).post(url).status_code == 404
+    assert client_for(assessor).post(url).status_code == 403
+    Attempt.objects.filter(pk=attempt.pk).update(status=Attempt.Status.SUBMITTED)
+    assert client_for(learner).post(url).status_code == 403
+    assert client_for(learner).get(url).status_code == 405
+    pdf.refresh_from_db()
+    assert pdf.withdrawn_at is None
+
+
+# Serving --------------------------------------------------------------------------------------
+
+
+def stored(attempt: Attempt, learner: Any, name: str, content: bytes, content_type: str) -> Any:
+    """A row made directly, as older or imported data might be, whatever its type."""
+    row = Evidence(
+        attempt=attempt,
+        original_name=name,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        content_type=content_type,
+        uploaded_by=learner,
+    )
+    row.file.save(name, ContentFile(content), save=False)
+    row.save()
+    return row
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "content_type", "disposition"),
+    [
+        ("photo.png", png_bytes(), "image/png", "inline"),
+        ("plan.pdf", PDF, "application/pdf", "inline"),
+        ("clip.mp4", mp4_bytes(), "video/mp4", "inline"),
+        ("notes.txt", b"notes", "text/plain", "attachment"),
+        ("drawing.svg", SVG, "image/svg+xml", "attachment"),
+        ("page.html", b"<script>alert(1)</script>", "text/html", "attachment"),
+        ("data.xml", b"<a/>", "application/xml", "attachment"),
+    ],
+)
+def test_it_serves_a_file_inline_only_when_it_is_passive(
+    client_for: Any,
+    learner: Any,
+    attempt: Attempt,
+    name: str,
+    content: bytes,
+    content_type: str,
+    disposition: str,
+) -> None:
+    row = stored(attempt, learner, name, content, content_type)
+
+    response = client_for(learner).get(reverse("assessment:evidence", args=[row.pk]))
+
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == content
+    assert response["Content-Type"] == content_type
+    assert response["Content-Disposition"] == f'{disposition}; filename="{name}"'
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cache-Control"].startswith("private")
+    assert response["Content-Length"] == str(len(content))
+
+
+def test_it_serves_byte_ranges_for_video_players(
+    client_for: Any, learner: Any, attempt: Attempt
+) -> None:
+    content = mp4_bytes(10_000)
+    row = stored(attempt, learner, "clip.mp4", content, "video/mp4")
+    client = client_for(learner)
+    url = reverse("assessment:evidence", args=[row.pk])
+
+    part = client.get(url, headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206
+    assert b"".join(part.streaming_content) == content[100:200]
+    assert part["Content-Range"] == f"bytes 100-199/{len(content)}"
+    assert part["Content-Length"] == "100"
+    tail = client.get(url, headers={"Range": "bytes=-10"})
+    assert b"".join(tail.streaming_content) == content[-10:]
+    assert client.get(url, headers={"Range": f"bytes={len(content)}-"}).status_code == 416
+
+
+def test_it_serves_the_preview_and_thumbnail_of_a_photo(
+    client_for: Any, learner: Any, assessor: Any, attempt: Attempt
+) -> None:
+    photo = files.add_evidence(
+        attempt, uploaded_by=learner, name="site.jpg", content=ContentFile(jpeg_with_gps())
+    )
+    client = client_for(assessor)
+
+    preview = client.get(reverse("assessment:evidence_preview", args=[photo.pk]))
+    assert preview.status_code == 200
+    assert preview["Content-Type"] == "image/jpeg"
+    assert preview["Content-Disposition"].startswith("inline")
+    body = b"".join(preview.streaming_content)
+    assert body != jpeg_with_gps()
+    assert b"Exif" not in body[:200]
+    thumbnail = client.get(reverse("assessment:evidence_thumbnail", args=[photo.pk]))
+    assert thumbnail["Content-Type"] == "image/jpeg"
+    pdf = files.add_evidence(attempt, uploaded_by=learner, name="a.pdf", content=ContentFile(PDF))
+    assert client.get(reverse("assessment:evidence_preview", args=[pdf.pk])).status_code == 404
+
+
+def test_it_serves_files_only_to_those_who_may_see_the_attempt(
+    client_for: Any,
+    learner: Any,
+    other_learner: Any,
+    assessor: Any,
+    other_assessor: Any,
+    auditor: Any,
+    attempt: Attempt,
+    pdf: Evidence,
+) -> None:
+    url = reverse("assessment:evidence", args=[pdf.pk])
+    assert client_for(learner).get(url).status_code == 200
+    assert client_for(assessor).get(url).status_code == 200
+    assert client_for(auditor).get(url).status_code == 200
+    assert client_for(other_learner).get(url).status_code == 404
+    assert client_for(other_assessor).get(url).status_code == 404
+    assert client_for(None).get(url).status_code == 302  # to the sign-in page
+    assert client_for(learner).post(url).status_code == 405
+    missing = reverse("assessment:evidence", args=[pdf.pk + 1000])
+    assert client_for(learner).get(missing).status_code == 404
+
+
+def test_it_lets_our_own_pages_frame_a_pdf(
+    client_for: Any, learner: Any, attempt: Attempt, pdf: Evidence
+) -> None:
+    response = client_for(learner).get(reverse("assessment:evidence", args=[pdf.pk]))
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
+    assert "frame-ancestors 'self'" in response["Content-Security-Policy"]
+
+
+def test_it_keeps_a_withdrawn_file_for_the_assessor(
+    client_for: Any, learner: Any, assessor: Any, attempt: Attempt, pdf: Evidence
+) -> None:
+    files.withdraw_evidence(pdf, by=learner)
+    url = reverse("assessment:evidence", args=[pdf.pk])
+    assert client_for(assessor).get(url).status_code == 200
