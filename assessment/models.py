@@ -189,6 +189,8 @@ class Attempt(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "submitted_at"], name="attempt_queue"),
+            # The assessor's queue: waiting attempts of a few cohorts among many.
+            models.Index(fields=["status", "cohort", "submitted_at"], name="attempt_queue_cohort"),
         ]
 
     def __str__(self) -> str:

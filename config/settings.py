@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 
 from config.env import Env, EnvError
@@ -149,7 +150,18 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TIMEZONE = "UTC"
+CELERY_TIMEZONE = TIME_ZONE
+# Periodic work, run by `celery -A config beat` (one beat process per deployment).
+CELERY_BEAT_SCHEDULE = {
+    "marking-digests": {
+        "task": "assessment.tasks.send_marking_digests",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    "purge-stale-uploads": {
+        "task": "assessment.tasks.purge_stale_uploads",
+        "schedule": crontab(hour=3, minute=30),
+    },
+}
 
 # Files ------------------------------------------------------------------------------------
 
