@@ -78,8 +78,11 @@ def marking_queue(user: Any, filters: QueueFilters) -> QuerySet[Attempt]:
         attempts = attempts.filter(
             submitted_at__lte=timezone.now() - timedelta(days=filters.waiting_days)
         )
-    return attempts.select_related("task__unit", "learner", "cohort", "claimed_by").order_by(
-        "submitted_at", "id"
+    return (
+        attempts.select_related("task__unit", "learner", "cohort", "claimed_by")
+        # A queue row needs none of the submitted content.
+        .defer("snapshot", "declaration", "feedback", "assessor_declaration")
+        .order_by("submitted_at", "id")
     )
 
 
