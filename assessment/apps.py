@@ -6,3 +6,11 @@ from django.apps import AppConfig
 class AssessmentConfig(AppConfig):
     name = "assessment"
     verbose_name = "Assessment"
+
+    def ready(self) -> None:
+        # Content packs live in delivery, which cannot import this app: it reads a unit's
+        # `tasks` through the section registered here (see delivery.packs.sections).
+        from assessment.packs import TASKS
+        from delivery.packs.sections import register_section
+
+        register_section(TASKS)

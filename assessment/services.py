@@ -163,7 +163,7 @@ def start_attempt(learner: Any, task: Task, cohort: Cohort) -> Attempt:
 def start_observation(assessor: Any, learner: Any, task: Task, cohort: Cohort) -> Attempt:
     """An observation (or a third-party report being keyed in) has no learner answers: the
     assessor opens the attempt, which goes straight to marking. Idempotent while one waits."""
-    if task.learner_answers:
+    if task.kind != Task.Kind.OBSERVATION:
         raise ValidationError("Only observations are started by the assessor.")
     waiting = Attempt.objects.filter(
         task=task, learner=learner, cohort=cohort, status=Attempt.Status.SUBMITTED
@@ -229,9 +229,11 @@ def _clean_answer(item: Item, raw: Any) -> tuple[str, list[int]]:
 def save_answers(attempt: Attempt, *, learner: Any, answers: dict[str, Any]) -> list[Answer]:
     """Save a draft's answers (by item key) as the learner types. Answers carried forward from
     a satisfactory earlier attempt are not changed. Nothing is saved if any answer is bad."""
-    attempt = Attempt.objects.select_for_update().get(pk=attempt.pk)
+    attempt = Attempt.objects.select_for_update().select_related("task").get(pk=attempt.pk)
     if attempt.status != Attempt.Status.DRAFT or attempt.learner_id != learner.pk:
         raise ValidationError("This attempt has been submitted and can no longer be changed.")
+    if not attempt.task.learner_answers:
+        raise ValidationError("This task is completed by your assessor or workplace supervisor.")
     items = {i.key: i for i in attempt.task.items.all()}
     unknown = sorted(set(answers) - set(items))
     if unknown:
@@ -327,6 +329,8 @@ def submit_attempt(attempt: Attempt, *, learner: Any, declared: bool) -> Attempt
         raise ValidationError("Only the learner can submit their attempt.")
     if attempt.status != Attempt.Status.DRAFT:
         raise ValidationError("This attempt has already been submitted.")
+    if not attempt.task.learner_answers:
+        raise ValidationError("This task is completed by your assessor or workplace supervisor.")
     if not declared:
         raise ValidationError("Tick the declaration that this is your own work to submit.")
     problems = missing_answers(attempt)

@@ -9,6 +9,8 @@ app_name = "assessment"
 urlpatterns = [
     # Evidence: resumable uploads (uploads/...) and serving files (evidence/...).
     path("", include("assessment.upload_urls")),
+    # Third-party reports: the learner's request and the supervisor's public page.
+    path("", include("assessment.third_party_urls")),
     path("queue/", views.queue, name="queue"),
     path("records/", views.audit_search, name="audit_search"),
     path("cohorts/<int:cohort_id>/tasks/", views.learner_tasks, name="learner_tasks"),

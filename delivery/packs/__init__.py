@@ -1,12 +1,23 @@
-"""Content packs: a catalogue (units, courses, modules, resources and their files) as one
-versioned directory or zip with a pack.yaml, for authoring outside the admin, moving content
-between providers' servers and seeding demos. The format is described in
-docs/content-packs.md.
+"""Content packs: a catalogue (units, courses, modules, resources and their files, and, through a
+section, each unit's assessment tasks) as one versioned directory or zip with a pack.yaml, for
+authoring outside the admin, moving content between providers' servers and seeding demos. The
+format is described in docs/content-packs.md.
 
 - `schema`: pack.yaml read into typed specs, and the rules that need no database;
 - `source`: a pack's files, from a directory or a zip, never extracted;
 - `importer`: `import_pack`, which checks everything, then writes in one transaction;
-- `exporter`: `export_pack`, which writes courses back out in the same format.
+- `exporter`: `export_pack`, which writes courses back out in the same format;
+- `sections`: the extension point for keys under a unit that apps above delivery own.
+
+Sections. delivery is the bottom layer (DESIGN.md), so this package cannot import the apps
+that build on the catalogue, yet their content belongs in the same pack: a unit's `tasks` are
+assessment's. Such an app implements `PackSection` (its key, and functions that read the YAML
+under it with `schema.Reader`, check it against the rest of the pack, check it against the
+current catalogue, write it and export it) and registers it with `register_section()` from its
+`AppConfig.ready()`; `assessment.packs.TASKS` is the one there is. Reading, checking, writing
+and exporting call every registered section at the matching step, in the same transaction and
+with problems reported the same way. Without the app, no section claims the key, and `tasks:`
+is refused as an unknown key rather than silently dropped.
 """
 
 from __future__ import annotations
@@ -14,13 +25,17 @@ from __future__ import annotations
 from delivery.packs.exporter import ExportResult, export_pack
 from delivery.packs.importer import ImportResult, Tally, import_pack
 from delivery.packs.schema import FORMAT, PackError
+from delivery.packs.sections import PackSection, WriteContext, register_section
 
 __all__ = [
     "FORMAT",
     "ExportResult",
     "ImportResult",
     "PackError",
+    "PackSection",
     "Tally",
+    "WriteContext",
     "export_pack",
     "import_pack",
+    "register_section",
 ]

@@ -1,5 +1,6 @@
 """Exporting courses as a content pack: the same format import_pack reads, so a pack made on
-one Flipside (or by hand, then edited in the admin) moves to another without loss."""
+one Flipside (or by hand, then edited in the admin) moves to another without loss. Registered
+sections (assessment's `tasks`) write their keys under each unit."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from django.core.files.storage import default_storage
 
 from delivery.models import Course, Module, Resource, Unit
 from delivery.packs.schema import FORMAT, PACK_FILE, SLUG, PackError
+from delivery.packs.sections import registered_sections
 
 CHUNK = 1024 * 1024
 # A fixed timestamp makes the same content export to the same bytes.
@@ -44,7 +46,16 @@ def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
     )
 
 
+class FlowList(list[Any]):
+    """A short list written on one line, `[1.1, 2.3]`, as an author would (for sections)."""
+
+
+def _represent_flow_list(dumper: yaml.SafeDumper, data: FlowList) -> yaml.SequenceNode:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", list(data), flow_style=True)
+
+
 _Dumper.add_representer(str, _represent_text)
+_Dumper.add_representer(FlowList, _represent_flow_list)
 
 
 def export_pack(
@@ -54,7 +65,8 @@ def export_pack(
 
     Reads only. The zip is written beside `out` and moved into place, so `out` is never left
     half-written. Raises PackError when the arguments are not a valid pack header, a module
-    requires one of another course (a pack cannot say that), or a file is missing from storage.
+    requires one of another course (a pack cannot say that), a section cannot express what it
+    has (a task requiring a module outside the export), or a file is missing from storage.
     """
     problems = []
     if not SLUG.match(pack_id):
@@ -67,13 +79,14 @@ def export_pack(
         problems.append("a pack needs at least one course")
     builder = _Builder()
     course_data = [builder.course(course) for course in courses]
+    unit_data = [builder.unit(unit, courses) for unit in builder.units.values()]
     problems += builder.problems
     if problems:
         raise PackError(problems)
     document: dict[str, Any] = {
         "format": FORMAT,
         "pack": {"id": pack_id, "version": version, "title": title.strip()},
-        "units": [_unit(unit) for unit in builder.units.values()],
+        "units": unit_data,
         "courses": course_data,
     }
     text = yaml.dump(
@@ -186,6 +199,14 @@ class _Builder:
         self.taken.add(path)
         self.files[name] = path
         return path
+
+    def unit(self, unit: Unit, courses: Sequence[Course]) -> dict[str, Any]:
+        data = _unit(unit)
+        for section in registered_sections():
+            value = section.export(unit, courses, self.problems)
+            if value is not None:
+                data[section.key] = value
+        return data
 
 
 def _unit(unit: Unit) -> dict[str, Any]:

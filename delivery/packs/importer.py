@@ -2,7 +2,8 @@
 
 Rows are matched by their lasting names (unit code, course code, module key within its course,
 resource key within its module) and updated in place, so learners' progress on a resource
-survives every re-import that keeps that resource's key.
+survives every re-import that keeps that resource's key. Registered sections (assessment's
+`tasks`) are checked and written at the same steps, see delivery.packs.sections.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from delivery.packs.schema import (
     load_yaml,
     read_pack,
 )
+from delivery.packs.sections import WriteContext, registered_sections
 from delivery.packs.source import PackSource, open_source
 
 CHUNK = 1024 * 1024
@@ -75,6 +77,15 @@ class Tally:
     def __bool__(self) -> bool:
         return any((self.created, self.updated, self.unchanged, self.deleted))
 
+    def record(self, *, created: bool, changed: bool) -> None:
+        """Count one row of the pack: created, or else updated when it changed."""
+        if created:
+            self.created += 1
+        elif changed:
+            self.updated += 1
+        else:
+            self.unchanged += 1
+
 
 @dataclass
 class ImportResult:
@@ -93,6 +104,8 @@ class ImportResult:
     files_stored: int = 0
     # Files whose content was in storage already (from the last import, or earlier in this one).
     files_unchanged: int = 0
+    # Imported, but worth the author's attention (a unit whose tasks leave a criterion uncovered).
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> list[str]:
         if self.skipped:
@@ -121,6 +134,7 @@ class ImportResult:
         lines.append(
             f"  files: {self.files_stored} stored, {self.files_unchanged} already in storage"
         )
+        lines += [f"Warning: {warning}" for warning in self.warnings]
         return lines
 
 
@@ -147,7 +161,9 @@ def import_pack(path: Path | str, *, force: bool = False) -> ImportResult:
     rules of every row (the video embed allow-list included), units a course borrows from the
     catalogue, and every file the pack refers to (present, inside the pack, within
     CONTENT_PACK_MAX_FILE_MB). Any problem raises PackError listing them all, and nothing is
-    written. Then one transaction (taking the pack's ContentPack row for update) writes it all.
+    written. Then one transaction (taking the pack's ContentPack row for update) checks what
+    the sections forbid doing to the current catalogue (deleting a task learners attempted),
+    raising PackError for that too, and writes it all.
 
     Importing the version already imported does nothing and says so; an older version raises
     PackError; `force` imports either anyway. Files are written to storage before the
@@ -205,7 +221,7 @@ def _catalogue_units(spec: PackSpec, problems: Problems) -> dict[str, Unit]:
 def _check_models(spec: PackSpec, problems: Problems) -> None:
     """The models' own rules (lengths, slugs, addresses, Resource.clean) on unsaved rows."""
     for unit in spec.units:
-        _full_clean(
+        check_row(
             Unit(
                 code=unit.code,
                 title=unit.title,
@@ -218,21 +234,21 @@ def _check_models(spec: PackSpec, problems: Problems) -> None:
             problems,
         )
         for element in unit.elements:
-            _full_clean(
+            check_row(
                 Element(number=element.number, title=element.title),
                 element.where,
                 problems,
                 exclude=["unit"],
             )
             for criterion in element.criteria:
-                _full_clean(
+                check_row(
                     PerformanceCriterion(number=criterion.number, text=criterion.text),
                     criterion.where,
                     problems,
                     exclude=["element"],
                 )
     for course in spec.courses:
-        _full_clean(
+        check_row(
             Course(
                 code=course.code,
                 title=course.title,
@@ -244,14 +260,14 @@ def _check_models(spec: PackSpec, problems: Problems) -> None:
             problems,
         )
         for module in course.modules():
-            _full_clean(
+            check_row(
                 Module(key=module.key, title=module.title, summary=module.summary),
                 module.where,
                 problems,
                 exclude=["course", "course_unit"],
             )
             for resource in module.resources:
-                _full_clean(
+                check_row(
                     Resource(
                         key=resource.key,
                         title=resource.title,
@@ -270,7 +286,7 @@ def _check_models(spec: PackSpec, problems: Problems) -> None:
                 )
 
 
-def _full_clean(
+def check_row(
     row: models.Model,
     where: Where,
     problems: Problems,
@@ -278,6 +294,8 @@ def _full_clean(
     exclude: list[str] | None = None,
     keys: dict[str, str] | None = None,
 ) -> None:
+    """The model's own rules on an unsaved `row` read from `where`, as problems; `keys` maps
+    a field to the pack's key where they differ (`estimated_minutes`: `minutes`)."""
     # Uniqueness is the pack's own rule (checked in schema) or an update in place, not an error.
     try:
         row.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
@@ -359,6 +377,9 @@ def _write(plan: _Plan, source: PackSource, *, force: bool) -> ImportResult:
                 sha256=plan.sha256,
                 previous_version=record.version if record is not None else None,
             )
+            for section in registered_sections():
+                for name in section.tallies:
+                    result.tallies.setdefault(name, Tally())
             if record is not None and not force:
                 if record.version == spec.version:
                     result.skipped = True
@@ -371,6 +392,7 @@ def _write(plan: _Plan, source: PackSource, *, force: bool) -> ImportResult:
                         f"{record.imported_at:%Y-%m-%d}; nothing was imported "
                         "(use --force to go back to it)"
                     )
+            _check_current(spec)
             _Writer(plan, source, result, stored).write()
             record = record or ContentPack(key=spec.id)
             record.title = spec.title
@@ -384,6 +406,15 @@ def _write(plan: _Plan, source: PackSource, *, force: bool) -> ImportResult:
             with suppress(Exception):
                 default_storage.delete(name)
         raise
+
+
+def _check_current(spec: PackSpec) -> None:
+    """The sections' rules against the catalogue as it is, before anything is written."""
+    problems = Problems()
+    for unit in spec.units:
+        for section, section_spec in unit.sections:
+            section.check_current(unit, section_spec, problems)
+    problems.raise_if_any()
 
 
 class _Writer:
@@ -401,8 +432,12 @@ class _Writer:
         units = dict(self.plan.catalogue_units)
         for unit in self.plan.spec.units:
             units[unit.code] = self.unit(unit)
-        for course in self.plan.spec.courses:
-            self.course(course, units)
+        modules = {course.code: self.course(course, units) for course in self.plan.spec.courses}
+        context = WriteContext(pack=self.plan.spec, result=self.result, modules=modules)
+        # Last, so that a section's rows can refer to every unit and module of the pack.
+        for unit_spec in self.plan.spec.units:
+            for section, section_spec in unit_spec.sections:
+                section.write(units[unit_spec.code], section_spec, context)
 
     # Bookkeeping
 
@@ -416,13 +451,7 @@ class _Writer:
         return row
 
     def count(self, tally: str, *, created: bool, changed: bool) -> None:
-        counts = self.result.tallies[tally]
-        if created:
-            counts.created += 1
-        elif changed:
-            counts.updated += 1
-        else:
-            counts.unchanged += 1
+        self.result.tallies[tally].record(created=created, changed=changed)
 
     def delete(self, tally: str, rows: Iterable[models.Model]) -> None:
         doomed = list(rows)
@@ -493,7 +522,8 @@ class _Writer:
 
     # Courses
 
-    def course(self, spec: CourseSpec, units: dict[str, Unit]) -> None:
+    def course(self, spec: CourseSpec, units: dict[str, Unit]) -> dict[str, Module]:
+        """Write the course; its modules by key."""
         current = Course.objects.filter(code=spec.code).first()
         course = self.put(
             "courses",
@@ -538,6 +568,7 @@ class _Writer:
         ).count()
         self.delete("modules", modules.values())
         self.delete("course units", course_units.values())
+        return {key: module for key, (module, _) in placed.items()}
 
     def module(
         self,

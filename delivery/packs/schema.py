@@ -19,6 +19,7 @@ import yaml
 from django.core.exceptions import ValidationError
 
 from delivery.models import Course, Resource, Unit
+from delivery.packs.sections import PackSection, registered_sections
 
 FORMAT = "flipside-pack/1"
 PACK_FILE = "pack.yaml"
@@ -29,10 +30,8 @@ WHOLE_NUMBER = re.compile(r"^[0-9]+$")
 
 T = TypeVar("T")
 
-TASKS_HINT = (
-    " (assessment tasks will come in a later version of the format; "
-    f"{FORMAT} does not accept them yet)"
-)
+# For a `tasks` key when no section reads it (see delivery.packs.sections).
+TASKS_HINT = " (this server reads assessment tasks only with its assessment app installed)"
 
 
 class PackError(ValidationError):
@@ -225,6 +224,14 @@ class UnitSpec:
     knowledge_evidence: list[EvidenceSpec]
     performance_evidence: list[EvidenceSpec]
     where: Where
+    # Keys read by registered sections (`tasks`), each with the section and its spec.
+    sections: list[tuple[PackSection[Any], Any]] = field(default_factory=list)
+    # False when an element, criterion or evidence item could not be read and is missing here:
+    # then a reference to one (an item's mapping) cannot be told wrong.
+    complete: bool = True
+
+    def criterion_numbers(self) -> set[str]:
+        return {c.number for element in self.elements for c in element.criteria}
 
 
 @dataclass
@@ -272,6 +279,9 @@ class CourseSpec:
         for course_unit in self.units:
             yield from course_unit.modules
 
+    def has_unit(self, code: str) -> bool:
+        return any(course_unit.unit == code for course_unit in self.units)
+
 
 @dataclass
 class PackSpec:
@@ -283,6 +293,9 @@ class PackSpec:
     # False when a unit or module could not be read and is missing here: then a reference
     # to one (a module's `requires`, a course's unit) cannot be told wrong.
     complete: bool = True
+    # False when a course (or a course's unit) could not be read either: then neither can a
+    # reference to the modules of the courses that have a unit (a task's `requires`).
+    courses_complete: bool = True
 
     def file_references(self) -> Iterator[tuple[str, Where]]:
         """Every file the pack refers to, with where it does."""
@@ -330,8 +343,12 @@ def safe_pack_path(path: str) -> str | None:
     return "/".join(parts)
 
 
-class _Reader:
-    """Reads one pack.yaml tree into specs, adding a problem for everything wrong."""
+class Reader:
+    """Reads one pack.yaml tree into specs, adding a problem for everything wrong.
+
+    Sections (delivery.packs.sections) read their keys with its methods, so their problems
+    read like the rest.
+    """
 
     def __init__(self, problems: Problems) -> None:
         self.problems = problems
@@ -368,17 +385,19 @@ class _Reader:
 
     def items(self, m: YamlMap, here: Where, key: str) -> list[tuple[Any, Where]]:
         """(item, where) for each item of the list under `key` (an empty value: no items)."""
-        value = m.get(key)
+        return self.list_items(m.get(key), here.at(key))
+
+    def list_items(self, value: Any, where: Where) -> list[tuple[Any, Where]]:
+        """(item, where) for each item of the list `value` found at `where` (None: no items)."""
         if value is None:
             return []
         if not isinstance(value, YamlList):
             self.problems.add(
-                here.at(key), f"must be a list (lines starting with '- '), not {_describe(value)}"
+                where, f"must be a list (lines starting with '- '), not {_describe(value)}"
             )
             return []
-        path = _join(here.path, key)
         return [
-            (item, Where(f"{path}[{index}]", line))
+            (item, Where(f"{where.path}[{index}]", line))
             for index, (item, line) in enumerate(zip(value, value.item_lines, strict=True))
         ]
 
@@ -434,17 +453,32 @@ class _Reader:
             if required and key in m:
                 self.problems.add(here.at(key), "must not be empty")
             return None
+        return self.number_value(value, here.at(key), minimum=minimum)
+
+    def number_value(self, value: Any, where: Where, *, minimum: int = 0) -> int | None:
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
         elif isinstance(value, str) and WHOLE_NUMBER.match(value.strip()):
             number = int(value.strip())
         else:
-            self.problems.add(here.at(key), f"must be a whole number, not {_describe(value)}")
+            self.problems.add(where, f"must be a whole number, not {_describe(value)}")
             return None
         if number < minimum:
-            self.problems.add(here.at(key), f"must be at least {minimum}, not {number}")
+            self.problems.add(where, f"must be at least {minimum}, not {number}")
             return None
         return number
+
+    def flag(self, m: YamlMap, here: Where, key: str, *, default: bool = False) -> bool | None:
+        """`true` or `false` (read as text, like every value); `default` when not given."""
+        value = m.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip() in ("true", "false"):
+            return value.strip() == "true"
+        self.problems.add(here.at(key), f"must be true or false, not {_describe(value)}")
+        return None
 
     def choice(
         self, m: YamlMap, here: Where, key: str, choices: list[str], *, default: str | None = None
@@ -525,15 +559,17 @@ class _Reader:
             courses=courses,
             # Only a missing unit or module can make a reference to it look wrong.
             complete=not self.dropped & {"units", "modules"},
+            courses_complete=not self.dropped & {"courses", "units", "modules"},
         )
 
     def unit(self, value: Any, where: Where) -> UnitSpec | None:
+        sections = {section.key: section for section in registered_sections()}
         found = self.mapping(
             value,
             where,
             required=("code", "title"),
-            optional=UNIT_KEYS,
-            hints={"tasks": TASKS_HINT},
+            optional=UNIT_KEYS + tuple(sections),
+            hints={} if "tasks" in sections else {"tasks": TASKS_HINT},
         )
         if found is None:
             return None
@@ -555,6 +591,15 @@ class _Reader:
             ]
             for kind in ("knowledge_evidence", "performance_evidence")
         }
+        complete = len(self.problems) == before
+        # A section is read after everything it may refer to, and even when the unit is broken,
+        # so that its own problems are reported in the same run.
+        read_sections = []
+        for key, section in sections.items():
+            if m.get(key) is not None:  # (an empty value: not given)
+                spec = section.read(m[key], here.at(key), self)
+                if spec is not None:
+                    read_sections.append((section, spec))
         if failed or code is None or title is None or status is None:
             return None
         return UnitSpec(
@@ -568,6 +613,8 @@ class _Reader:
             knowledge_evidence=evidence["knowledge_evidence"],
             performance_evidence=evidence["performance_evidence"],
             where=here,
+            sections=read_sections,
+            complete=complete,
         )
 
     def element(self, value: Any, where: Where) -> ElementSpec | None:
@@ -712,18 +759,19 @@ class _Reader:
 
 def read_pack(data: Any, problems: Problems) -> PackSpec | None:
     """The spec of a loaded pack.yaml, or None (with problems added) when it has any."""
-    return _Reader(problems).pack(data)
+    return Reader(problems).pack(data)
 
 
 # Rules across items --------------------------------------------------------------------------
 
 
 def check_pack(pack: PackSpec, problems: Problems) -> None:
-    """Uniqueness, numbering and prerequisite rules between the items of one pack."""
-    _check_unique(
+    """Uniqueness, numbering and prerequisite rules between the items of one pack, and each
+    section's own `check`."""
+    check_unique(
         [(unit.code, unit.where.at("code")) for unit in pack.units], "unit code", "", problems
     )
-    _check_unique(
+    check_unique(
         [(course.code, course.where.at("code")) for course in pack.courses],
         "course code",
         "",
@@ -732,16 +780,16 @@ def check_pack(pack: PackSpec, problems: Problems) -> None:
     for unit in pack.units:
         _check_numbering(unit, problems)
     for course in pack.courses:
-        _check_unique(
+        check_unique(
             [(cu.unit, cu.where.at("unit")) for cu in course.units],
             "unit",
             f" in course {course.code}",
             problems,
         )
         keys = [(module.key, module.where.at("key")) for module in course.modules()]
-        _check_unique(keys, "module key", f" in course {course.code}", problems)
+        check_unique(keys, "module key", f" in course {course.code}", problems)
         for module in course.modules():
-            _check_unique(
+            check_unique(
                 [(resource.key, resource.where.at("key")) for resource in module.resources],
                 "resource key",
                 f" in module {module.key}",
@@ -749,11 +797,15 @@ def check_pack(pack: PackSpec, problems: Problems) -> None:
             )
         if len({key for key, _ in keys}) == len(keys):  # else which one is required?
             _check_prerequisites(course, problems, references=pack.complete)
+    for unit in pack.units:
+        for section, spec in unit.sections:
+            section.check(unit, spec, pack, problems)
 
 
-def _check_unique(
+def check_unique(
     values: list[tuple[Any, Where]], what: str, scope: str, problems: Problems
 ) -> None:
+    """A problem at each repeat of a value: "`what` `value` is repeated`scope` (first at ...)"."""
     first: dict[Any, Where] = {}
     for value, where in values:
         if value in first:
@@ -765,7 +817,7 @@ def _check_unique(
 
 
 def _check_numbering(unit: UnitSpec, problems: Problems) -> None:
-    _check_unique(
+    check_unique(
         [(element.number, element.where.at("number")) for element in unit.elements],
         "element number",
         f" in unit {unit.code}",

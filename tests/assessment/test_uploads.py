@@ -15,13 +15,10 @@ from django.contrib.messages import get_messages
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.urls import NoReverseMatch, include, path, reverse
+from django.urls import reverse
 
 from assessment import evidence as files
-from assessment import upload_urls
-from assessment import urls as assessment_urls
 from assessment.models import Attempt, AuditEvent, Evidence
-from config import urls as root_urls
 from tests.assessment.test_evidence import (
     ELF,
     MZ,
@@ -32,23 +29,6 @@ from tests.assessment.test_evidence import (
     mp4_bytes,
     png_bytes,
 )
-
-
-def _mounted() -> bool:
-    try:
-        reverse("assessment:evidence_upload_create", args=[1])
-    except NoReverseMatch:
-        return False
-    return True
-
-
-# Until assessment/urls.py includes assessment.upload_urls, these tests mount it the same way
-# (under assess/, in the `assessment` namespace); once it does, they use the real URLconf.
-urlpatterns = [
-    *(p for p in root_urls.urlpatterns if str(p.pattern) != "assess/"),
-    path("assess/", include((assessment_urls.urlpatterns + upload_urls.urlpatterns, "assessment"))),
-]
-pytestmark = [] if _mounted() else [pytest.mark.urls(__name__)]
 
 TUS = {"Tus-Resumable": "1.0.0"}
 OCTETS = "application/offset+octet-stream"

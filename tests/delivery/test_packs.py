@@ -1,5 +1,7 @@
 """Content packs: the format's rules, import (directory and zip, re-import, versions), export,
-the round trip between them, the sample packs and the two management commands."""
+the round trip between them, the sample packs and the two management commands. A unit's
+`tasks` (assessment's section of the format) are in tests/assessment/test_pack_tasks.py; the
+catalogue compared here includes them."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db import connections
 
+from assessment.models import Answer, Attempt, Item, Task
 from delivery.management.commands.import_pack import Command as ImportPackCommand
 from delivery.models import (
     ContentPack,
@@ -152,8 +155,16 @@ def snapshot(media: Path) -> dict[str, Any]:
         Resource,
         ResourceProgress,
         ContentPack,
+        Task,
+        Item,
+        Attempt,
+        Answer,
+        Task.requires_modules.through,
+        Item.criteria.through,
+        Item.evidence_items.through,
     ]
     rows = {m.__name__: sorted(m.objects.values_list("pk", flat=True)) for m in models}
+    rows["versions"] = sorted(Task.objects.values_list("pk", "version"))
     rows["files"] = sorted(str(p.relative_to(media)) for p in media.rglob("*") if p.is_file())
     return rows
 
@@ -188,6 +199,35 @@ def catalogue() -> dict[str, Any]:
                 for e in unit.elements.all()
             ],
             "evidence": [(e.kind, e.number, e.text) for e in unit.evidence_items.all()],
+            # (Not a task's version: a count of its changes on this server, not pack content.)
+            "tasks": [
+                {
+                    "key": t.key,
+                    "title": t.title,
+                    "kind": t.kind,
+                    "position": t.position,
+                    "instructions": t.instructions,
+                    "conditions": t.conditions,
+                    "max_attempts": t.max_attempts,
+                    "requires": sorted((m.course.code, m.key) for m in t.requires_modules.all()),
+                    "items": [
+                        (
+                            i.key,
+                            i.position,
+                            i.kind,
+                            i.prompt,
+                            i.choices,
+                            i.correct,
+                            i.evidence_required,
+                            i.evidence_hint,
+                            sorted(c.number for c in i.criteria.all()),
+                            sorted((e.kind, e.number) for e in i.evidence_items.all()),
+                        )
+                        for i in t.items.all()
+                    ],
+                }
+                for t in Task.objects.filter(unit=unit)
+            ],
         }
         for unit in Unit.objects.all()
     }
@@ -233,6 +273,7 @@ def catalogue() -> dict[str, Any]:
 
 def empty_catalogue() -> None:
     ResourceProgress.objects.all().delete()
+    Task.objects.all().delete()  # (a unit's tasks protect it)
     Course.objects.all().delete()
     Unit.objects.all().delete()
     ContentPack.objects.all().delete()
@@ -349,8 +390,8 @@ def test_it_imports_the_skill_set_and_the_first_aid_course(media: Path) -> None:
     assert (first_aid.kind, first_aid.validity_months) == ("unit", 36)
     assert Unit.objects.get(code="HLTAID011").title == "Provide first aid"
     assert set(ContentPack.objects.values_list("key", "version")) == {
-        ("infection-control", 1),
-        ("first-aid", 1),
+        ("infection-control", 2),
+        ("first-aid", 2),
     }
     for resource in Resource.objects.filter(kind="video"):
         assert resource.embed_url.startswith("https://www.youtube-nocookie.com/embed/")
@@ -601,10 +642,9 @@ def test_it_reports_bad_yaml_syntax_with_its_line(media: Path, tmp_path: Path) -
             "(did you mean 'minutes'?)",
         ),
         (
-            "    knowledge_evidence:\n",
-            "    tasks: []\n    knowledge_evidence:\n",
-            "(units[0].tasks): unknown key 'tasks' (assessment tasks will come in a later "
-            "version of the format",
+            "    validity_months: 12\n",
+            "    validity_months: 12\n    tasks: []\n",
+            "(courses[0].tasks): unknown key 'tasks'",  # (a unit's key, not a course's)
         ),
         (
             "            requires: [intro]\n",
