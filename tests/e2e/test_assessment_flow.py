@@ -38,6 +38,8 @@ def media(settings: Any, service_env: dict[str, str]) -> None:
 def answer_and_submit(page: Any, answers: dict[str, str]) -> None:
     for key, text in answers.items():
         page.locator(f"textarea[name='answer-{key}']").fill(text)
+    # The draft saves itself (htmx) while the learner types.
+    expect(page.locator("#save-status")).to_contain_text("Saved", timeout=10_000)
     page.get_by_label("I make this declaration.").check()
     page.get_by_role("button", name="Submit for marking").click()
     expect(page.get_by_text("Submitted. Your assessor will mark it")).to_be_visible()
