@@ -14,3 +14,9 @@ class AssessmentConfig(AppConfig):
         from delivery.packs.sections import register_section
 
         register_section(TASKS)
+
+        # Demo data of this app, after delivery's (`manage.py seed_demo`).
+        from assessment import demo
+        from delivery.signals import demo_seeded
+
+        demo_seeded.connect(demo.seed, dispatch_uid="assessment.demo.seed")

@@ -54,6 +54,11 @@ def test_it_seeds_the_sample_packs_and_can_run_again(
     assert users["learner"].check_password("flipside-demo")
     assert "learner    Lena Nguyen (learner)" in out.getvalue()
     assert "already imported" in out.getvalue()
+    # assessment's part, through the demo_seeded signal: one quiz waiting, once
+    from assessment.models import Attempt
+
+    waiting = Attempt.objects.get()
+    assert (waiting.learner.username, waiting.status) == ("learner2", "submitted")
 
 
 @pytest.mark.django_db
