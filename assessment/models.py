@@ -367,3 +367,25 @@ class ThirdPartyRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Third-party report for attempt {self.attempt_id}"
+
+
+class OutcomeDocument(models.Model):
+    """Evidence behind an RPL or credit transfer outcome (a transcript, a statement of service),
+    stored like assessment evidence: checked by content, hashed, never overwritten."""
+
+    outcome = models.ForeignKey(Outcome, on_delete=models.PROTECT, related_name="documents")
+    file = models.FileField(upload_to=evidence_upload_to, max_length=255)
+    original_name = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    content_type = models.CharField(max_length=100)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name

@@ -4,6 +4,7 @@ audit event. Rule violations raise ValidationError with a message a person can a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from assessment.models import (
     Item,
     Judgement,
     Outcome,
+    OutcomeDocument,
     ResubmissionPolicy,
     Task,
 )
@@ -589,7 +591,6 @@ def unit_progress(learner: Any, unit: Any, cohort: Cohort) -> UnitProgress:
     return UnitProgress(len(tasks), satisfactory, exhausted)
 
 
-@transaction.atomic
 def record_outcome(
     learner: Any,
     unit: Any,
@@ -598,11 +599,14 @@ def record_outcome(
     code: str,
     recorded_by: Any,
     justification: str = "",
+    documents: Sequence[tuple[str, Any]] = (),
 ) -> Outcome:
     """Record a unit outcome; a new outcome supersedes the current one (never edited).
 
     Competent needs every task Satisfactory; Not Yet Competent needs a task whose attempts
-    ran out; RPL and credit transfer need a justification. `unit_outcome_recorded` is sent
+    ran out; RPL and credit transfer need a justification and at least one document
+    (`documents`: (name, file) pairs, checked by content like evidence). Files are stored
+    before the transaction and removed again if it fails. `unit_outcome_recorded` is sent
     once the transaction commits.
     """
     if code not in Outcome.Code.values:
@@ -623,9 +627,59 @@ def record_outcome(
             "give a justification."
         )
     if code in {Outcome.Code.RPL_GRANTED, Outcome.Code.CREDIT_TRANSFER} and not (
-        justification.strip()
+        justification.strip() and documents
     ):
-        raise ValidationError("Give the justification and evidence for RPL or credit transfer.")
+        raise ValidationError(
+            "Give the justification and attach the evidence for RPL or credit transfer."
+        )
+    stored = [
+        _store_document(name, content, uploaded_by=recorded_by) for name, content in documents
+    ]
+    try:
+        return _record_outcome(
+            learner, unit, cohort, code=code, recorded_by=recorded_by,
+            justification=justification, documents=stored,
+        )  # fmt: skip
+    except BaseException:
+        for document in stored:
+            document.file.delete(save=False)
+        raise
+
+
+def _store_document(name: str, content: Any, *, uploaded_by: Any) -> OutcomeDocument:
+    """Check and store one RPL/CT document (not yet saved as a row)."""
+    from django.core.files import File
+
+    from assessment.evidence import FileTooLarge, clean_name, digest, max_upload_bytes, sniff
+
+    fileobj = content if isinstance(content, File) else File(content)
+    content_type = sniff(fileobj)
+    sha256, size = digest(fileobj)
+    if size > max_upload_bytes():
+        raise FileTooLarge(size, max_upload_bytes())
+    fileobj.seek(0)
+    document = OutcomeDocument(
+        original_name=clean_name(name),
+        size=size,
+        sha256=sha256,
+        content_type=content_type,
+        uploaded_by=uploaded_by,
+    )
+    document.file.save(document.original_name, fileobj, save=False)
+    return document
+
+
+@transaction.atomic
+def _record_outcome(
+    learner: Any,
+    unit: Any,
+    cohort: Cohort,
+    *,
+    code: str,
+    recorded_by: Any,
+    justification: str,
+    documents: list[OutcomeDocument],
+) -> Outcome:
     current = (
         # "Not superseded" is an outer join, which PostgreSQL cannot lock: lock the row only.
         Outcome.objects.select_for_update(of=("self",))
@@ -643,6 +697,9 @@ def record_outcome(
         recorded_by=recorded_by,
         supersedes=current,
     )
+    for document in documents:
+        document.outcome = outcome
+        document.save()
     record_event(
         "outcome.recorded",
         outcome,
@@ -653,6 +710,9 @@ def record_outcome(
             "code": code,
             "justification": outcome.justification,
             "supersedes": current.pk if current else None,
+            "documents": [
+                {"name": d.original_name, "sha256": d.sha256, "size": d.size} for d in documents
+            ],
         },
     )
     transaction.on_commit(lambda: unit_outcome_recorded.send(sender=Outcome, outcome_id=outcome.pk))

@@ -30,4 +30,5 @@ urlpatterns = [
         name="observe",
     ),
     path("cohorts/<int:cohort_id>/units/<int:unit_id>/mapping/", views.mapping, name="mapping"),
+    path("outcomes/documents/<int:pk>/", views.outcome_document, name="outcome_document"),
 ]

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -16,7 +16,7 @@ from django_htmx.middleware import HtmxDetails
 from assessment import selectors, services
 from assessment.evidence import active_evidence
 from assessment.forms import OutcomeForm, QueueFilterForm, RecordSearchForm, SubmitForm
-from assessment.models import Attempt, Outcome, Task
+from assessment.models import Attempt, Outcome, OutcomeDocument, Task
 from assessment.permissions import access_attempt, can_mark
 from delivery.models import Enrolment, Unit
 from delivery.permissions import access_cohort_staff, role_required
@@ -310,6 +310,7 @@ def outcome(request: HttpRequest, cohort_id: int, learner_id: int, unit_id: int)
                 code=form.cleaned_data["code"],
                 justification=form.cleaned_data["justification"],
                 recorded_by=request.user,
+                documents=[(f.name or "document", f) for f in request.FILES.getlist("documents")],
             )
         except ValidationError as exc:
             errors = _errors(exc)
@@ -333,6 +334,24 @@ def outcome(request: HttpRequest, cohort_id: int, learner_id: int, unit_id: int)
         },
         status=400 if errors else 200,
     )
+
+
+@login_required
+@require_GET
+def outcome_document(request: HttpRequest, pk: int) -> FileResponse:
+    """An RPL or credit transfer document, for the learner and the cohort's staff; always
+    downloaded (never shown in the page), with the sniffed type."""
+    document = get_object_or_404(OutcomeDocument.objects.select_related("outcome__cohort"), pk=pk)
+    if document.outcome.learner_id != request.user.pk:
+        access_cohort_staff(request.user, document.outcome.cohort_id)
+    response = FileResponse(
+        document.file.open("rb"),
+        as_attachment=True,
+        filename=document.original_name,
+        content_type=document.content_type,
+    )
+    response["Cache-Control"] = "private"
+    return response
 
 
 @role_required(Role.ASSESSOR, Role.ADMINISTRATOR)

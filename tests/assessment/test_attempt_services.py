@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 from typing import Any
 
 import pytest
@@ -255,13 +257,30 @@ def test_an_outcome_is_corrected_by_a_new_one_that_supersedes_it(
     assert list(Outcome.objects.current()) == [second]
 
 
-def test_rpl_needs_a_justification(learner: Any, assessor: Any, cohort: Any, written: Any) -> None:
-    with pytest.raises(ValidationError, match="justification and evidence"):
+def test_rpl_needs_a_justification_and_a_document(
+    learner: Any, assessor: Any, cohort: Any, written: Any, settings: Any, tmp_path: Any
+) -> None:
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path},
+        },
+    }
+    justification = "Ten years as an infection control nurse; statement of service attached."
+    with pytest.raises(ValidationError, match="justification and attach the evidence"):
         services.record_outcome(learner, written["unit"], cohort, code="51", recorded_by=assessor)
+    with pytest.raises(ValidationError, match="justification and attach the evidence"):
+        services.record_outcome(
+            learner, written["unit"], cohort, code="51", recorded_by=assessor,
+            justification=justification,
+        )  # fmt: skip
     outcome = services.record_outcome(
         learner, written["unit"], cohort, code="51", recorded_by=assessor,
-        justification="Ten years as an infection control nurse; statement of service attached.",
+        justification=justification,
+        documents=[("service.pdf", io.BytesIO(b"%PDF-1.4\n%%EOF\n"))],
     )  # fmt: skip
+    assert outcome.documents.get().sha256 == hashlib.sha256(b"%PDF-1.4\n%%EOF\n").hexdigest()
     assert outcome.competent
 
 

@@ -21,6 +21,17 @@ def satisfactory(learner: Any, assessor: Any, cohort: Any, written: dict[str, An
     return written["unit"]
 
 
+@pytest.fixture(autouse=True)
+def _private_storage(settings: Any, tmp_path: Any) -> None:
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path},
+        },
+    }
+
+
 def url(cohort: Any, learner: Any, unit: Any) -> str:
     return f"/assess/cohorts/{cohort.pk}/learners/{learner.pk}/units/{unit.pk}/outcome/"
 
@@ -64,3 +75,78 @@ def test_a_learner_not_in_the_cohort_is_not_found(
     client_for: Any, assessor: Any, other_learner: Any, cohort: Any, satisfactory: Any
 ) -> None:
     assert client_for(assessor).get(url(cohort, other_learner, satisfactory)).status_code == 404
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_rpl_needs_a_justification_and_a_document(
+    client_for: Any, assessor: Any, learner: Any, cohort: Any, written: dict[str, Any]
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = client_for(assessor)
+    target = url(cohort, learner, written["unit"])
+    response = client.post(target, {"code": "51", "justification": "Ten years on the ward."})
+    assert response.status_code == 400
+    assert b"attach the evidence for RPL" in response.content
+    document = SimpleUploadedFile("statement.pdf", PDF, content_type="application/pdf")
+    response = client.post(
+        target, {"code": "51", "justification": "Ten years on the ward.", "documents": document}
+    )
+    assert response.status_code == 302
+    outcome = Outcome.objects.get()
+    stored = outcome.documents.get()
+    assert (stored.original_name, stored.content_type, stored.size) == (
+        "statement.pdf", "application/pdf", len(PDF),
+    )  # fmt: skip
+    download = client.get(f"/assess/outcomes/documents/{stored.pk}/")
+    assert download["Content-Disposition"].startswith("attachment")
+    assert b"".join(download.streaming_content) == PDF
+
+
+def test_an_rpl_document_that_is_a_program_is_refused_and_nothing_recorded(
+    client_for: Any, assessor: Any, learner: Any, cohort: Any, written: dict[str, Any]
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    program = SimpleUploadedFile("statement.pdf", b"MZ\x90\x00" + b"\x00" * 200)
+    response = client_for(assessor).post(
+        url(cohort, learner, written["unit"]),
+        {"code": "60", "justification": "Credit from another RTO.", "documents": program},
+    )
+    assert response.status_code == 400
+    assert not Outcome.objects.exists()
+
+
+def test_an_rpl_document_is_not_served_to_another_cohorts_assessor(
+    client_for: Any,
+    assessor: Any,
+    other_assessor: Any,
+    learner: Any,
+    other_learner: Any,
+    cohort: Any,
+    written: dict[str, Any],
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client_for(assessor).post(
+        url(cohort, learner, written["unit"]),
+        {
+            "code": "51",
+            "justification": "Prior work.",
+            "documents": SimpleUploadedFile("s.pdf", PDF),
+        },
+    )
+    stored = Outcome.objects.get().documents.get()
+    assert (
+        client_for(other_assessor).get(f"/assess/outcomes/documents/{stored.pk}/").status_code
+        == 404
+    )
+    assert client_for(other_learner).get(
+        f"/assess/outcomes/documents/{stored.pk}/"
+    ).status_code in {
+        403,
+        404,
+    }
+    assert client_for(learner).get(f"/assess/outcomes/documents/{stored.pk}/").status_code == 200
