@@ -95,6 +95,20 @@ def _flush_lifts_the_audit_triggers() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _private_media(settings: Any, tmp_path: Path) -> None:
+    """Every test stores files in its own folder, never in the work tree's var/media. Tests
+    whose files a server process must read point storage at that server's folder instead."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "media"},
+        },
+    }
+    settings.EVIDENCE_STAGING_DIR = tmp_path / "media" / "uploads-partial"
+
+
+@pytest.fixture(autouse=True)
 def _eager_celery_in_unit_tests(request: pytest.FixtureRequest) -> Iterator[None]:
     """Unit tests run Celery tasks in-process, even in the services run of the suite.
 

@@ -258,15 +258,8 @@ def test_an_outcome_is_corrected_by_a_new_one_that_supersedes_it(
 
 
 def test_rpl_needs_a_justification_and_a_document(
-    learner: Any, assessor: Any, cohort: Any, written: Any, settings: Any, tmp_path: Any
+    learner: Any, assessor: Any, cohort: Any, written: Any
 ) -> None:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
     justification = "Ten years as an infection control nurse; statement of service attached."
     with pytest.raises(ValidationError, match="justification and attach the evidence"):
         services.record_outcome(learner, written["unit"], cohort, code="51", recorded_by=assessor)

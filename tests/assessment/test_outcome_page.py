@@ -21,17 +21,6 @@ def satisfactory(learner: Any, assessor: Any, cohort: Any, written: dict[str, An
     return written["unit"]
 
 
-@pytest.fixture(autouse=True)
-def _private_storage(settings: Any, tmp_path: Any) -> None:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
-
-
 def url(cohort: Any, learner: Any, unit: Any) -> str:
     return f"/assess/cohorts/{cohort.pk}/learners/{learner.pk}/units/{unit.pk}/outcome/"
 

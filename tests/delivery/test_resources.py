@@ -16,17 +16,6 @@ from tests.factories import ModuleFactory, ResourceFactory
 
 
 @pytest.fixture
-def _private_media(settings: Any, tmp_path: Any) -> None:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
-
-
-@pytest.fixture
 def text(cohort: Any, learner: Any) -> Resource:
     enrol_learner(learner, cohort)
     module = ModuleFactory(course=cohort.course, title="Standard precautions")
@@ -137,7 +126,6 @@ def test_a_locked_resource_says_what_opens_it(
     assert "opens when you finish Standard precautions" in response.content.decode()
 
 
-@pytest.mark.usefixtures("_private_media")
 def test_media_progress_keeps_the_furthest_point_and_completes_near_the_end(
     client_for: Any, learner: Any, text: Resource
 ) -> None:
@@ -162,7 +150,6 @@ def test_media_progress_refuses_bad_reports(
     assert not ResourceProgress.objects.filter(learner=learner).exists()
 
 
-@pytest.mark.usefixtures("_private_media")
 def test_it_serves_a_pdf_inline_framed_only_by_us(
     client_for: Any, learner: Any, text: Resource
 ) -> None:
@@ -176,7 +163,6 @@ def test_it_serves_a_pdf_inline_framed_only_by_us(
     assert b"".join(response.streaming_content) == b"%PDF-1.4 test"
 
 
-@pytest.mark.usefixtures("_private_media")
 @pytest.mark.parametrize("name", ["notes.docx", "diagram.svg", "page.html"])
 def test_it_downloads_other_files_and_anything_active(
     client_for: Any, learner: Any, text: Resource, name: str
@@ -187,7 +173,6 @@ def test_it_downloads_other_files_and_anything_active(
     assert response["Content-Disposition"].startswith("attachment")
 
 
-@pytest.mark.usefixtures("_private_media")
 def test_it_does_not_serve_files_to_someone_outside_the_course(
     client_for: Any, other_learner: Any, text: Resource, enrolled: None
 ) -> None:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from io import StringIO
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,19 +11,7 @@ from delivery.models import Cohort, ContentPack, Course, Enrolment, Resource, Re
 from delivery.roles import Role, roles_of
 
 
-@pytest.fixture
-def _media(settings: Any, tmp_path: Path) -> None:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
-
-
 @pytest.mark.django_db
-@pytest.mark.usefixtures("_media")
 def test_it_seeds_the_sample_packs_and_can_run_again(
     settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
