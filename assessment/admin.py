@@ -15,6 +15,7 @@ from assessment.models import (
     Outcome,
     ResubmissionPolicy,
     Task,
+    ThirdPartyRequest,
 )
 
 
@@ -77,3 +78,10 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["id", "at", "actor_label", "action", "object_type", "object_id"]
     list_filter = ["action"]
     search_fields = ["object_id", "actor_label", "action"]
+
+
+@admin.register(ThirdPartyRequest)
+class ThirdPartyRequestAdmin(ReadOnlyAdmin):
+    list_display = ["attempt", "supervisor_email", "sent_at", "expires_at", "used_at"]
+    search_fields = ["supervisor_email", "supervisor_name", "attempt__learner__username"]
+    exclude = ["token_hash"]

@@ -46,3 +46,4 @@ def test_an_administrator_authors_tasks_and_items_in_the_admin(
     assert "Items" in html
     assert client.get("/admin/assessment/attempt/").status_code == 200
     assert client.get("/admin/assessment/auditevent/").status_code == 200
+    assert client.get("/admin/assessment/thirdpartyrequest/").status_code == 200
