@@ -11,6 +11,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -96,9 +97,39 @@ class Item(models.Model):
     def __str__(self) -> str:
         return f"{self.task.title} / {self.key}"
 
+    def clean(self) -> None:
+        if self.task_id is None:
+            return
+        allowed = ITEM_KINDS_BY_TASK_KIND[self.task.kind]
+        if self.kind not in allowed:
+            raise ValidationError({"kind": item_kind_problem(self.task.kind, self.kind)})
+
     @property
     def auto_marked(self) -> bool:
         return self.kind in {self.Kind.SINGLE_CHOICE, self.Kind.MULTIPLE_CHOICE}
+
+
+# What each kind of task is made of: someone watching the learner ticks a checklist; a learner
+# answers questions.
+_QUESTIONS: set[str] = {
+    Item.Kind.SINGLE_CHOICE,
+    Item.Kind.MULTIPLE_CHOICE,
+    Item.Kind.SHORT_ANSWER,
+    Item.Kind.LONG_ANSWER,
+}
+ITEM_KINDS_BY_TASK_KIND: dict[str, set[str]] = {
+    Task.Kind.QUIZ: {Item.Kind.SINGLE_CHOICE, Item.Kind.MULTIPLE_CHOICE, Item.Kind.SHORT_ANSWER},
+    Task.Kind.WRITTEN: _QUESTIONS,
+    Task.Kind.PROJECT: _QUESTIONS,
+    Task.Kind.OBSERVATION: {Item.Kind.CHECKLIST},
+    Task.Kind.THIRD_PARTY_REPORT: {Item.Kind.CHECKLIST},
+}
+
+
+def item_kind_problem(task_kind: str, item_kind: str) -> str:
+    allowed = ", ".join(sorted(ITEM_KINDS_BY_TASK_KIND[task_kind]))
+    article = "an" if task_kind[0] in "aeiou" else "a"
+    return f"{article} {task_kind} task is made of {allowed} items, not {item_kind}"
 
 
 class ResubmissionPolicy(models.Model):

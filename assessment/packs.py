@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db.models import Q
 
-from assessment.models import Attempt, Item, Task
+from assessment.models import ITEM_KINDS_BY_TASK_KIND, Attempt, Item, Task, item_kind_problem
 from assessment.services import uncovered_criteria
 from delivery.models import Course, EvidenceItem, Module, PerformanceCriterion, Unit
 from delivery.packs.exporter import FlowList
@@ -343,6 +343,9 @@ class TasksSection:
                     problems,
                     exclude=["task"],
                 )
+                allowed = ITEM_KINDS_BY_TASK_KIND.get(task.kind, set())
+                if task.kind in ITEM_KINDS_BY_TASK_KIND and item.kind not in allowed:
+                    problems.add(item.where.at("kind"), item_kind_problem(task.kind, item.kind))
                 check_unique(item.criteria, "criterion", " in this item", problems)
                 for name, numbered in item.evidence.items():
                     check_unique(numbered, name.replace("_", " "), " in this item", problems)

@@ -768,3 +768,28 @@ def test_it_refuses_to_export_a_task_requiring_a_module_outside_the_export(
         "HLTSS00065, which is not an exported course with the unit, so a pack cannot express it"
     ]
     assert not (tmp_path / "x.zip").exists()
+
+
+@pytest.mark.django_db
+def test_it_refuses_an_item_of_a_kind_its_task_is_not_made_of(media: Path, tmp_path: Path) -> None:
+    text = changed("            kind: long_answer\n", "            kind: checklist\n")
+
+    problems = problems_of(pack(tmp_path, text), media)
+
+    assert problems == [
+        f"pack.yaml line {line_of(text, '            kind: checklist')} "
+        "(units[0].tasks[1].items[0].kind): a written task is made of long_answer, "
+        "multiple_choice, short_answer, single_choice items, not checklist"
+    ]
+
+
+@pytest.mark.django_db
+def test_the_admin_refuses_an_item_of_a_kind_its_task_is_not_made_of() -> None:
+    from django.core.exceptions import ValidationError
+
+    from tests.factories import ItemFactory, TaskFactory
+
+    observation = TaskFactory(kind="observation")
+    item = ItemFactory.build(task=observation, kind="long_answer", key="essay", prompt="Why?")
+    with pytest.raises(ValidationError, match="an observation task is made of checklist items"):
+        item.full_clean()
