@@ -11,7 +11,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/flipside
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install setup run chromium test test-embedded test-services lint format bench-deps bench clean
+.PHONY: install setup run chromium node-deps test test-embedded test-services lint format bench-deps bench clean
 
 $(STAMP):
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,7 +42,14 @@ chromium:
 	  else echo "note: /usr/bin/chromium is missing; browser tests will skip (CI installs it)"; fi; \
 	fi
 
-test: install chromium
+# The independent Verifiable Credential verifier (Digital Bazaar's, run by Node) that tests
+# check our signatures with; pinned by tests/credentials/node/package-lock.json.
+node-deps:
+	@if command -v npm >/dev/null; then \
+	  npm ci --prefix tests/credentials/node --no-audit --no-fund --loglevel=error; \
+	else echo "note: npm is missing; the independent credential verification tests will skip"; fi
+
+test: install chromium node-deps
 	DEBUG=true $(BIN)/python manage.py collectstatic --no-input -v 0
 	$(MAKE) --no-print-directory test-embedded
 	$(MAKE) --no-print-directory test-services
