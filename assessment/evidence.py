@@ -53,6 +53,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from PIL import Image, ImageOps
+from pillow_heif import register_heif_opener
 
 from assessment.audit import record_event
 from assessment.models import Attempt, Evidence, Item
@@ -102,7 +103,25 @@ INLINE_TYPES = frozenset(
     t for t in ACCEPTED_TYPES if t.split("/")[0] in {"image", "video", "audio"}
 ) | {"application/pdf"}
 # Photos we can re-encode (Pillow has no HEIC decoder without a plugin).
-PREVIEW_FORMATS: dict[str, str] = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+PREVIEW_FORMATS: dict[str, str] = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/webp": "WEBP",
+    "image/heic": "HEIF",
+}
+# Browsers cannot show HEIC (iPhone photos): Pillow reads it through pillow-heif, and its
+# viewing copy is a JPEG.
+register_heif_opener()
+_VIEWING_FORMAT = {"HEIF": "JPEG"}
+_VIEWING_TYPE = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+
+
+def preview_type(content_type: str) -> str:
+    """The content type of the viewing copy of an image of `content_type`."""
+    fmt = PREVIEW_FORMATS[content_type]
+    return _VIEWING_TYPE[_VIEWING_FORMAT.get(fmt, fmt)]
+
+
 THUMBNAIL_TYPE = "image/jpeg"
 
 _ALIASES = {"audio/x-wav": "audio/wav", "video/x-m4v": "video/mp4"}
@@ -490,9 +509,10 @@ def _bare(image: Image.Image) -> Image.Image:
 
 
 def render_previews(fileobj: IO[bytes], fmt: str) -> tuple[bytes, bytes]:
-    """A viewing copy (at most PREVIEW_PX, same format, upright, no metadata except the colour
-    profile) and a JPEG thumbnail (THUMBNAIL_PX) of a photo. Pure: no ORM, no storage.
-    Raises ValueError or OSError for an image Pillow cannot read or one too large to decode."""
+    """A viewing copy (at most PREVIEW_PX, same format but JPEG for HEIC, upright, no metadata
+    but the colour profile) and a JPEG thumbnail (THUMBNAIL_PX) of a photo. Pure: no ORM, no
+    storage. Raises ValueError or OSError for an image Pillow cannot read or one too large to
+    decode."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -508,13 +528,14 @@ def render_previews(fileobj: IO[bytes], fmt: str) -> tuple[bytes, bytes]:
         upright = ImageOps.exif_transpose(source)
         upright.thumbnail((PREVIEW_PX, PREVIEW_PX))
     preview = _bare(upright)
-    if fmt == "JPEG" and preview.mode not in {"RGB", "L"}:
+    out_fmt = _VIEWING_FORMAT.get(fmt, fmt)
+    if out_fmt == "JPEG" and preview.mode not in {"RGB", "L"}:
         preview, icc = preview.convert("RGB"), None
     out = io.BytesIO()
     options: dict[str, Any] = {"icc_profile": icc} if icc else {}
-    if fmt in {"JPEG", "WEBP"}:
+    if out_fmt in {"JPEG", "WEBP"}:
         options["quality"] = 85
-    preview.save(out, format=fmt, **options)
+    preview.save(out, format=out_fmt, **options)
 
     thumb = preview.copy()
     thumb.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))

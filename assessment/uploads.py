@@ -371,9 +371,11 @@ def evidence_file(
         raise Http404("This file has no viewing copy.")
     stem = evidence.original_name.rsplit(".", 1)[0]
     if variant == "preview":
-        return _file_response(
-            request, field, content_type=evidence.content_type, filename=evidence.original_name
-        )
+        viewing_type = files.preview_type(evidence.content_type)
+        name = evidence.original_name
+        if viewing_type != evidence.content_type:
+            name = f"{stem}.jpg"
+        return _file_response(request, field, content_type=viewing_type, filename=name)
     return _file_response(
         request, field, content_type=files.THUMBNAIL_TYPE, filename=f"{stem}-thumbnail.jpg"
     )

@@ -445,3 +445,33 @@ def test_it_purges_abandoned_uploads(attempt: Attempt, learner: Any) -> None:
     assert not old.part_path.exists()
     assert not old.info_path.exists()
     assert fresh.part_path.exists()
+
+
+def heic_with_gps(size: tuple[int, int] = (320, 160)) -> bytes:
+    """An iPhone-style HEIC photo taken in Sydney (written with pillow-heif)."""
+    exif = Image.Exif()
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "S"
+    gps[ExifTags.GPS.GPSLatitude] = (33.0, 52.0, 4.0)
+    out = io.BytesIO()
+    Image.new("RGB", size, (10, 120, 200)).save(out, "HEIF", exif=exif.tobytes())
+    return out.getvalue()
+
+
+def test_it_gives_a_heic_photo_a_jpeg_viewing_copy_without_location(
+    attempt: Attempt, learner: Any, client_for: Any
+) -> None:
+    photo = heic_with_gps()
+    added = files.add_evidence(
+        attempt, uploaded_by=learner, name="IMG_0042.HEIC", content=ContentFile(photo)
+    )
+    assert added.content_type == "image/heic"
+    with added.file.open("rb") as original:
+        assert original.read() == photo
+    with added.preview.open("rb") as stored:
+        preview = Image.open(io.BytesIO(stored.read()))
+    assert preview.format == "JPEG"
+    assert not preview.getexif().get_ifd(ExifTags.IFD.GPSInfo)
+    response = client_for(learner).get(f"/assess/evidence/{added.pk}/preview")
+    assert response["Content-Type"] == "image/jpeg"
+    assert 'filename="IMG_0042.jpg"' in response["Content-Disposition"]
