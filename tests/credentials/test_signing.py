@@ -40,8 +40,7 @@ from credentials.signing import (
 )
 from tests.conftest import need_service
 
-OB3 = Path(__file__).resolve().parents[3] / "shared" / "ob3"
-VECTORS = OB3 / "testvectors"
+VECTORS = Path(__file__).resolve().parent / "vectors"
 NODE_DIR = Path(__file__).resolve().parent / "node"
 CREATED = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
