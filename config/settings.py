@@ -30,6 +30,11 @@ if not SECRET_KEY:
     SECRET_KEY = "django-insecure-local-development-only"  # noqa: S105 - DEBUG only
 
 ALLOWED_HOSTS = env.strings("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+
+# Credentials: the public host the issuer's did:web names (host[:port]), and the secret the
+# signing keys are encrypted with at rest (changing it makes existing keys unreadable).
+CREDENTIALS_HOST = env.string("CREDENTIALS_HOST", "localhost:8000")
+CREDENTIALS_KEY_SECRET = env.string("CREDENTIALS_KEY_SECRET", SECRET_KEY)
 CSRF_TRUSTED_ORIGINS = env.strings("CSRF_TRUSTED_ORIGINS")
 
 # The provider this deployment serves (one deployment, one provider).

@@ -14,6 +14,8 @@ admin.site.site_title = "Flipside"
 urlpatterns = [
     path("", delivery_views.home, name="home"),
     path("healthz", delivery_views.healthz, name="healthz"),
+    # The issuer's DID document (/.well-known/did.json) and, later, the verification pages.
+    path("", include("credentials.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

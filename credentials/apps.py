@@ -12,3 +12,9 @@ class CredentialsConfig(AppConfig):
 
     name = "credentials"
     verbose_name = "Credentials"
+
+    def ready(self) -> None:
+        from assessment.signals import unit_outcome_recorded
+        from credentials.receivers import enqueue_issuance
+
+        unit_outcome_recorded.connect(enqueue_issuance, dispatch_uid="credentials.enqueue_issuance")
