@@ -11,7 +11,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/flipside
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install setup run chromium node-deps test test-embedded test-services lint format bench-deps bench clean
+.PHONY: install setup run system-packages node-deps test test-embedded test-services lint format bench-deps bench clean
 
 $(STAMP):
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,12 +34,17 @@ run: setup
 	@echo
 	DEBUG=true $(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
-# Browser tests drive Debian's Chromium; install it when we may (root), say so when we may not.
-chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
+# Debian packages: Chromium for the browser tests, and HarfBuzz's subsetter, which WeasyPrint
+# uses to embed only the glyphs a certificate or record PDF needs. Installed when we may (root);
+# otherwise we say what is missing (browser tests skip; PDFs still render, larger).
+system-packages:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	ldconfig -p | grep -q libharfbuzz-subset || missing="$$missing libharfbuzz-subset0"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
-	  else echo "note: /usr/bin/chromium is missing; browser tests will skip (CI installs it)"; fi; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null); \
+	  else echo "note: missing Debian packages:$$missing (browser tests skip; CI installs them)"; fi; \
 	fi
 
 # The independent Verifiable Credential verifier (Digital Bazaar's, run by Node) that tests
@@ -49,7 +54,7 @@ node-deps:
 	  npm ci --prefix tests/credentials/node --no-audit --no-fund --loglevel=error; \
 	else echo "note: npm is missing; the independent credential verification tests will skip"; fi
 
-test: install chromium node-deps
+test: install system-packages node-deps
 	DEBUG=true $(BIN)/python manage.py collectstatic --no-input -v 0
 	$(MAKE) --no-print-directory test-embedded
 	$(MAKE) --no-print-directory test-services

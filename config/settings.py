@@ -36,6 +36,12 @@ ALLOWED_HOSTS = env.strings("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"]
 CREDENTIALS_HOST = env.string("CREDENTIALS_HOST", "localhost:8000")
 CREDENTIALS_KEY_SECRET = env.string("CREDENTIALS_KEY_SECRET", SECRET_KEY)
 CSRF_TRUSTED_ORIGINS = env.strings("CSRF_TRUSTED_ORIGINS")
+# Learners are reminded this many days before a credential expires (e-mail and in the app).
+CREDENTIALS_REMINDER_DAYS = (90, 30)
+# The public verify endpoint: requests per client address (django-ratelimit, which counts in
+# the default cache: Redis when configured, else per process) and the largest body it reads.
+CREDENTIALS_VERIFY_RATE = env.string("CREDENTIALS_VERIFY_RATE", "30/m")
+CREDENTIALS_VERIFY_MAX_BYTES = 2 * 1024 * 1024
 
 # The provider this deployment serves (one deployment, one provider).
 PROVIDER_NAME = env.string("PROVIDER_NAME", "Riverbend Training College")
@@ -166,6 +172,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "assessment.tasks.purge_stale_uploads",
         "schedule": crontab(hour=3, minute=30),
     },
+    "credential-expiry-reminders": {
+        "task": "credentials.tasks.send_expiry_reminders",
+        "schedule": crontab(hour=8, minute=0),
+    },
+}
+# How long an unacknowledged task waits before Redis hands it to another worker (acks_late
+# tasks whose worker died). Longer than any task runs; tests shorten it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.integer("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)
 }
 
 # Files ------------------------------------------------------------------------------------

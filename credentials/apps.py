@@ -15,6 +15,10 @@ class CredentialsConfig(AppConfig):
 
     def ready(self) -> None:
         from assessment.signals import unit_outcome_recorded
+        from credentials import demo
         from credentials.receivers import enqueue_issuance
+        from delivery.signals import demo_seeded
 
         unit_outcome_recorded.connect(enqueue_issuance, dispatch_uid="credentials.enqueue_issuance")
+        # After assessment's demo data (apps are ready in INSTALLED_APPS order).
+        demo_seeded.connect(demo.seed, dispatch_uid="credentials.demo.seed")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -91,8 +92,39 @@ class SigningKey(models.Model):
         return self.public_multikey
 
 
+class StatusList(models.Model):
+    """A W3C Bitstring Status List for revocation, and the signed credential that publishes it.
+
+    Each credential holds a random index into one list; revoking sets its bit and re-signs the
+    list. A list is at least 131,072 bits (the spec's minimum, for herd privacy) and takes new
+    credentials until half its bits are allocated, so indexes stay hard to guess.
+    """
+
+    PURPOSE = "revocation"
+    DEFAULT_SIZE = 131_072
+
+    size = models.PositiveIntegerField(default=DEFAULT_SIZE)
+    bits = models.BinaryField()
+    # The signed BitstringStatusListCredential, exactly as served.
+    document = models.TextField(blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Status list {self.pk} ({self.size} bits)"
+
+
 class Credential(models.Model):
     """An issued OpenBadgeCredential, stored exactly as signed (`document` is the JSON text)."""
+
+    class Status(models.TextChoices):
+        VALID = "valid", "Valid"
+        NOT_YET_VALID = "not_yet_valid", "Not yet valid"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     learner = models.ForeignKey(
@@ -110,24 +142,74 @@ class Credential(models.Model):
     valid_from = models.DateTimeField()
     valid_until = models.DateTimeField(null=True, blank=True)
     document = models.TextField()
+    status_list = models.ForeignKey(
+        StatusList, null=True, blank=True, on_delete=models.PROTECT, related_name="credentials"
+    )
+    status_index = models.PositiveIntegerField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revocation_reason = models.TextField(blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # The certificate PDF, rendered in the background after issue and again on demand.
+    certificate = models.FileField(upload_to="certificates/", blank=True)
+    certificate_rendered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-issued_at", "-id"]
         constraints = [
-            # One credential per outcome: re-running issuance for it issues nothing new.
+            # One credential per achievement per outcome: re-running issuance for an outcome
+            # issues nothing new. A course credential names the outcome that completed it.
             models.UniqueConstraint(
-                fields=["outcome"],
-                condition=Q(outcome__isnull=False),
-                name="credential_one_per_outcome",
+                fields=["outcome", "achievement"], name="credential_one_per_outcome"
             ),
-            # One course credential per learner and course achievement (NULLs are distinct in
-            # a plain unique constraint, so the null-outcome case needs its own).
             models.UniqueConstraint(
-                fields=["learner", "achievement"],
-                condition=Q(outcome__isnull=True),
-                name="credential_one_per_course",
+                fields=["status_list", "status_index"], name="credential_unique_status_index"
+            ),
+        ]
+        indexes = [models.Index(fields=["valid_until"], name="credential_valid_until")]
+
+    def __str__(self) -> str:
+        return f"{self.achievement} for {self.learner}"
+
+    def status_at(self, moment: datetime) -> Credential.Status:
+        if self.revoked_at is not None:
+            return Credential.Status.REVOKED
+        if self.valid_from > moment:
+            return Credential.Status.NOT_YET_VALID
+        if self.valid_until is not None and self.valid_until <= moment:
+            return Credential.Status.EXPIRED
+        return Credential.Status.VALID
+
+    @property
+    def status(self) -> Credential.Status:
+        return self.status_at(timezone.now())
+
+    @property
+    def is_course_credential(self) -> bool:
+        return self.achievement.course_id is not None
+
+
+class ExpiryReminder(models.Model):
+    """One reminder sent before a credential expires; the unique constraint makes the daily
+    job safe to run twice or on two workers."""
+
+    credential = models.ForeignKey(Credential, on_delete=models.CASCADE, related_name="reminders")
+    days_before = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField(default=timezone.now)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credential", "days_before"], name="expiry_reminder_once"
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.achievement} for {self.learner}"
+        return f"{self.credential} ({self.days_before} days)"

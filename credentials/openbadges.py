@@ -84,6 +84,7 @@ class CredentialData:
     valid_from: datetime
     valid_until: datetime | None = None
     evidence: list[dict[str, str]] = field(default_factory=list)
+    credential_status: dict[str, str] | None = None
 
 
 def build_credential(data: CredentialData) -> dict[str, Any]:
@@ -132,6 +133,8 @@ def build_credential(data: CredentialData) -> dict[str, Any]:
     }
     if data.valid_until is not None:
         document["validUntil"] = format_datetime(data.valid_until)
+    if data.credential_status is not None:
+        document["credentialStatus"] = dict(data.credential_status)
     if data.evidence:
         document["evidence"] = [
             {

@@ -4,28 +4,44 @@ credentials with the last unit of a skill set or microcredential."""
 from __future__ import annotations
 
 import json
+import secrets
 import uuid
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from assessment.audit import record_event
 from assessment.models import Outcome
-from credentials import keys
-from credentials.models import Achievement, Credential, IssuerProfile, SigningKey
+from credentials import keys, status
+from credentials.models import (
+    Achievement,
+    Credential,
+    ExpiryReminder,
+    IssuerProfile,
+    SigningKey,
+    StatusList,
+)
 from credentials.openbadges import (
     AchievementData,
     CredentialData,
     Issuer,
     add_months,
     build_credential,
+    clean_text,
     new_salt,
 )
+from credentials.selectors import forget_public_view, status_list_key
 from credentials.signing import sign_credential
 from delivery.models import Course, Unit
+from delivery.notifications import notify_user
 
 COURSE_KINDS_WITH_CREDENTIAL = {Course.Kind.SKILL_SET, Course.Kind.MICROCREDENTIAL}
 
@@ -120,22 +136,83 @@ def _achievement_data(achievement: Achievement) -> AchievementData:
     )
 
 
+def status_list_url(status_list: StatusList) -> str:
+    return f"https://{keys.credentials_host()}/credentials/status/{status_list.pk}"
+
+
+def _sign(document: dict[str, Any], *, issuer_id: str, now: datetime) -> tuple[dict, SigningKey]:
+    signing_key: SigningKey = keys.active_signing_key()
+    signed = sign_credential(
+        document,
+        private_key=keys.private_key_of(signing_key),
+        verification_method=keys.verification_method_id(issuer_id, signing_key),
+        created=now,
+    )
+    return signed, signing_key
+
+
+def _dump(document: dict[str, Any]) -> str:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+def sign_status_list(status_list: StatusList, *, now: datetime | None = None) -> None:
+    """Publish the list's current bits as a newly signed `BitstringStatusListCredential`."""
+    now = now or timezone.now()
+    issuer_id = keys.issuer_did(keys.credentials_host())
+    unsigned = status.list_credential(
+        list_url=status_list_url(status_list),
+        issuer_id=issuer_id,
+        bits=bytes(status_list.bits),
+        valid_from=now,
+    )
+    signed, _ = _sign(unsigned, issuer_id=issuer_id, now=now)
+    status_list.document = _dump(signed)
+    status_list.signed_at = now
+    status_list.save(update_fields=["bits", "document", "signed_at"])
+    key = status_list_key(status_list.pk)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+def _status_list_with_room() -> StatusList:
+    """The newest list while under half full, else a new, signed, empty one. Two workers may
+    both start a new list at once; both lists are valid, so that race is harmless."""
+    current = StatusList.objects.order_by("-id").first()
+    if current is not None and current.credentials.count() < current.size // 2:
+        return current
+    with transaction.atomic():
+        created = StatusList.objects.create(bits=status.empty_bits(StatusList.DEFAULT_SIZE))
+        sign_status_list(created)
+    return created
+
+
+def _allocate_status_index(status_list: StatusList) -> int:
+    """A random unallocated index: a guessable order would let anyone watching the list learn
+    when a neighbouring credential was revoked. A concurrent issuer drawing the same index is
+    stopped by the unique constraint, and the caller draws again."""
+    for _ in range(64):
+        index = secrets.randbelow(status_list.size)
+        if not Credential.objects.filter(status_list=status_list, status_index=index).exists():
+            return index
+    raise RuntimeError("status list has no free index")  # unreachable below half full
+
+
 def _issue(
     *,
     learner: Any,
     achievement: Achievement,
-    outcome: Outcome | None,
+    outcome: Outcome,
     valid_from: datetime,
     validity_months: int | None,
     evidence: list[dict[str, str]],
 ) -> Credential:
     """Build, sign, store and audit one credential. Runs inside the caller's transaction;
     raises `IntegrityError` if the credential already exists (the unique constraints)."""
-    signing_key: SigningKey = keys.active_signing_key()
     issuer = issuer_profile()
     public_id = uuid.uuid4()
     now = timezone.now()
     valid_until = add_months(valid_from, validity_months) if validity_months else None
+    status_list = _status_list_with_room()
+    status_index = _allocate_status_index(status_list)
     unsigned = build_credential(
         CredentialData(
             id=credential_url(public_id),
@@ -147,14 +224,10 @@ def _issue(
             valid_from=valid_from,
             valid_until=valid_until,
             evidence=evidence,
+            credential_status=status.entry(status_list_url(status_list), status_index),
         )
     )
-    signed = sign_credential(
-        unsigned,
-        private_key=keys.private_key_of(signing_key),
-        verification_method=keys.verification_method_id(issuer.id, signing_key),
-        created=now,
-    )
+    signed, signing_key = _sign(unsigned, issuer_id=issuer.id, now=now)
     with transaction.atomic():  # a savepoint, so a duplicate leaves the caller's transaction usable
         credential = Credential.objects.create(
             public_id=public_id,
@@ -165,7 +238,9 @@ def _issue(
             issued_at=now,
             valid_from=valid_from,
             valid_until=valid_until,
-            document=json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
+            document=_dump(signed),
+            status_list=status_list,
+            status_index=status_index,
         )
         record_event(
             "credential.issued",
@@ -175,11 +250,38 @@ def _issue(
             unit=achievement.unit,
             data={
                 "achievement": achievement.human_code,
-                "outcome": outcome.pk if outcome else None,
+                "outcome": outcome.pk,
                 "public_id": str(public_id),
             },
         )
+    transaction.on_commit(lambda: _after_issue(credential))
     return credential
+
+
+def _after_issue(credential: Credential) -> None:
+    from credentials.tasks import render_certificate
+
+    render_certificate.delay(credential.pk)
+    notify_user(
+        credential.learner_id,
+        f"Your credential for {credential.achievement.name} has been issued.",
+        level="success",
+        url=reverse("credentials:wallet"),
+    )
+
+
+def _issue_once(issue: Callable[[], Credential], **winner: Any) -> Credential:
+    """Run `issue`; if a unique constraint stops it, return the credential that won (looked up
+    by `winner`), or draw again when what collided was only a random status index."""
+    for _ in range(3):
+        try:
+            return issue()
+        except IntegrityError:
+            try:
+                return Credential.objects.get(**winner)
+            except Credential.DoesNotExist:
+                continue
+    return issue()
 
 
 def issue_unit_credential(outcome_id: int) -> Credential | None:
@@ -197,22 +299,28 @@ def issue_unit_credential(outcome_id: int) -> Credential | None:
     )
     if outcome is None or not outcome.competent:
         return None
-    existing = Credential.objects.filter(outcome=outcome).first()
-    if existing is not None:
-        return existing
     course = outcome.cohort.course
+    achievement = achievement_for_unit(outcome.unit, course)
+
+    def existing() -> Credential | None:
+        return Credential.objects.filter(outcome=outcome, achievement=achievement).first()
+
+    found = existing()
+    if found is not None:
+        return found
     with transaction.atomic():
-        try:
-            credential = _issue(
+        credential = _issue_once(
+            lambda: _issue(
                 learner=outcome.learner,
-                achievement=achievement_for_unit(outcome.unit, course),
+                achievement=achievement,
                 outcome=outcome,
                 valid_from=outcome.recorded_at,
                 validity_months=course.validity_months,
                 evidence=[_evidence(outcome)],
-            )
-        except IntegrityError:
-            return Credential.objects.get(outcome=outcome)
+            ),
+            outcome=outcome,
+            achievement=achievement,
+        )
         issue_course_credential(outcome.learner, course)
     return credential
 
@@ -230,44 +338,182 @@ def _evidence(outcome: Outcome) -> dict[str, str]:
 
 def issue_course_credential(learner: Any, course: Course) -> Credential | None:
     """Issue the course credential once every unit of a skill set or microcredential has a
-    current competent outcome for `learner`; None otherwise. Idempotent by the unique
-    constraint on (learner, course achievement) for course credentials."""
+    current competent outcome for `learner`, unless one is already in force; None otherwise.
+
+    The course credential names the outcome that completed the set (the latest), so it is
+    idempotent by the same (outcome, achievement) constraint. The learner's row is locked
+    first: two units recorded Competent at once on two workers would otherwise each see the
+    set complete and issue two course credentials. A renewal (a new assessment after the
+    course credential expired or was revoked) issues a new one.
+    """
     if course.kind not in COURSE_KINDS_WITH_CREDENTIAL:
         return None
     unit_ids = set(course.course_units.values_list("unit_id", flat=True))
-    outcomes = [
-        outcome
-        for outcome in Outcome.objects.current().filter(learner=learner, unit_id__in=unit_ids)
-        if outcome.competent
-    ]
-    if not unit_ids or {outcome.unit_id for outcome in outcomes} != unit_ids:
+    if not unit_ids:
         return None
-    achievement = achievement_for_course(course)
-    existing = Credential.objects.filter(
-        learner=learner, achievement=achievement, outcome__isnull=True
-    ).first()
-    if existing is not None:
-        return existing
-    try:
-        return _issue(
-            learner=learner,
+    with transaction.atomic():
+        get_user_model().objects.select_for_update().filter(pk=learner.pk).first()
+        outcomes = [
+            outcome
+            for outcome in Outcome.objects.current().filter(learner=learner, unit_id__in=unit_ids)
+            if outcome.competent
+        ]
+        if {outcome.unit_id for outcome in outcomes} != unit_ids:
+            return None
+        achievement = achievement_for_course(course)
+        now = timezone.now()
+        in_force = [
+            credential
+            for credential in Credential.objects.filter(learner=learner, achievement=achievement)
+            if credential.status_at(now) != Credential.Status.REVOKED
+            and credential.status_at(now) != Credential.Status.EXPIRED
+        ]
+        if in_force:
+            return in_force[0]
+        completing = max(outcomes, key=lambda outcome: (outcome.recorded_at, outcome.pk))
+
+        def existing() -> Credential | None:
+            return Credential.objects.filter(outcome=completing, achievement=achievement).first()
+
+        if (found := existing()) is not None:
+            return found
+        return _issue_once(
+            lambda: _issue(
+                learner=learner,
+                achievement=achievement,
+                outcome=completing,
+                valid_from=completing.recorded_at,
+                validity_months=course.validity_months,
+                evidence=[
+                    {
+                        "name": f"Assessment of {course.code}",
+                        "narrative": f"Competent in {len(unit_ids)} units of {course.title}.",
+                    }
+                ],
+            ),
+            outcome=completing,
             achievement=achievement,
-            outcome=None,
-            valid_from=max(outcome.recorded_at for outcome in outcomes),
-            validity_months=course.validity_months,
-            evidence=[
-                {
-                    "name": f"Assessment of {course.code}",
-                    "narrative": f"Competent in {len(unit_ids)} units of {course.title}.",
-                }
-            ],
         )
-    except IntegrityError:
-        return Credential.objects.get(
-            learner=learner, achievement=achievement, outcome__isnull=True
+
+
+def revoke_credential(credential: Credential, *, by: Any, reason: str) -> bool:
+    """Revoke with a reason: set the credential's bit, re-sign its status list, audit it.
+
+    Returns False, changing nothing, if it was already revoked (revoking twice is harmless).
+    The credential and its list are locked, so two revocations in one list cannot each write
+    back a copy of the bits missing the other's bit.
+    """
+    reason = clean_text(reason).strip()
+    if not reason:
+        raise ValueError("a revocation needs a reason")
+    with transaction.atomic():
+        locked = (
+            Credential.objects.select_for_update(of=("self",))
+            .select_related("achievement")
+            .get(pk=credential.pk)
         )
+        if locked.revoked_at is not None:
+            return False
+        now = timezone.now()
+        if locked.status_list_id is not None and locked.status_index is not None:
+            status_list = StatusList.objects.select_for_update().get(pk=locked.status_list_id)
+            status_list.bits = status.set_bit(bytes(status_list.bits), locked.status_index)
+            sign_status_list(status_list, now=now)
+        locked.revoked_at = now
+        locked.revocation_reason = reason
+        locked.revoked_by = by
+        locked.save(update_fields=["revoked_at", "revocation_reason", "revoked_by"])
+        record_event(
+            "credential.revoked",
+            locked,
+            actor=by,
+            learner=locked.learner,
+            unit=locked.achievement.unit,
+            data={"public_id": str(locked.public_id), "reason": reason},
+        )
+        transaction.on_commit(lambda: forget_cached(locked))
+    credential.refresh_from_db()
+    return True
+
+
+def forget_cached(credential: Credential) -> None:
+    """Drop what the public pages cached for this credential (its status changed)."""
+    forget_public_view(credential.public_id)
 
 
 def stored_document(credential: Credential) -> dict[str, Any]:
     result: dict[str, Any] = json.loads(credential.document)
     return result
+
+
+def ensure_certificate(credential: Credential, *, force: bool = False) -> Credential:
+    """The credential with its certificate PDF stored, rendering it if missing (or `force`).
+
+    Rendered in the background after issue; a request that finds none renders it on demand,
+    so a lost task or a wiped storage never leaves the learner without their certificate.
+    """
+    from credentials.certificate import render_certificate_pdf
+
+    if credential.certificate and not force:
+        return credential
+    pdf = render_certificate_pdf(credential)
+    old_name = credential.certificate.name if credential.certificate else ""
+    credential.certificate.save(
+        f"{credential.public_id}-{secrets.token_hex(4)}.pdf", ContentFile(pdf), save=False
+    )
+    credential.certificate_rendered_at = timezone.now()
+    credential.save(update_fields=["certificate", "certificate_rendered_at"])
+    if old_name:
+        credential.certificate.storage.delete(old_name)
+    return credential
+
+
+def send_expiry_reminders(*, now: datetime | None = None) -> int:
+    """Remind learners 90 and 30 days before a credential expires, by e-mail and in the app.
+
+    Idempotent: each (credential, days) reminder is a row under a unique constraint, created
+    before the e-mail is queued, so a second run or a second worker sends nothing twice. A
+    credential found only inside the 30-day window gets just the 30-day reminder.
+    """
+    from delivery.tasks import send_email
+
+    now = now or timezone.now()
+    sent = 0
+    days_windows = sorted(settings.CREDENTIALS_REMINDER_DAYS)
+    for days in days_windows:
+        inner = max((d for d in days_windows if d < days), default=0)
+        due = (
+            Credential.objects.filter(
+                revoked_at__isnull=True,
+                valid_until__gt=now + timedelta(days=inner),
+                valid_until__lte=now + timedelta(days=days),
+            )
+            .exclude(reminders__days_before=days)
+            .select_related("learner", "achievement")
+        )
+        for credential in due:
+            try:
+                with transaction.atomic():
+                    ExpiryReminder.objects.create(credential=credential, days_before=days)
+            except IntegrityError:
+                continue
+            when = timezone.localtime(credential.valid_until)
+            message = (
+                f"Your credential {credential.achievement.name} expires on {when:%d %B %Y}. "
+                "Renewing it takes a new assessment: ask your trainer."
+            )
+            notify_user(
+                credential.learner_id, message, level="warning", url=reverse("credentials:wallet")
+            )
+            if credential.learner.email:
+                send_email.delay_on_commit(
+                    f"Your credential expires on {when:%d %B %Y}",
+                    message + f"\n\nYour credentials: {site_url(reverse('credentials:wallet'))}\n",
+                    [credential.learner.email],
+                )
+            sent += 1
+    return sent
+
+
+def site_url(path: str) -> str:
+    return f"https://{keys.credentials_host()}{path}"

@@ -15,3 +15,27 @@ def issue_credentials_for_outcome(outcome_id: int) -> str | None:
 
     credential = issue_unit_credential(outcome_id)
     return str(credential.public_id) if credential is not None else None
+
+
+@shared_task(
+    acks_late=True, autoretry_for=(OperationalError, OSError), retry_backoff=True, max_retries=5
+)
+def render_certificate(credential_id: int, force: bool = False) -> str | None:
+    """Render and store a credential's certificate PDF (again, with `force`)."""
+    from credentials.models import Credential
+    from credentials.services import ensure_certificate
+
+    credential = (
+        Credential.objects.select_related("achievement", "learner").filter(pk=credential_id).first()
+    )
+    if credential is None:
+        return None
+    return ensure_certificate(credential, force=force).certificate.name
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def send_expiry_reminders() -> int:
+    """Daily (Celery beat): remind learners of credentials about to expire."""
+    from credentials.services import send_expiry_reminders as send
+
+    return send()

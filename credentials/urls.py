@@ -8,4 +8,20 @@ app_name = "credentials"
 
 urlpatterns = [
     path(".well-known/did.json", views.did_json, name="did_json"),
+    path("credentials/verify", views.verify, name="verify"),
+    path("credentials/wallet/", views.wallet, name="wallet"),
+    path("credentials/manage/", views.manage, name="manage"),
+    path("credentials/reminders/<int:pk>/dismiss", views.dismiss_reminder, name="dismiss"),
+    path("credentials/status/<int:pk>", views.status_list, name="status_list"),
+    path("credentials/<uuid:public_id>", views.credential_id, name="id"),
+    path("credentials/<uuid:public_id>.json", views.credential_json, name="json"),
+    path("credentials/<uuid:public_id>/", views.credential_page, name="page"),
+    path("credentials/<uuid:public_id>/image.png", views.credential_image, name="image"),
+    path("credentials/<uuid:public_id>/certificate.pdf", views.certificate, name="certificate"),
+    path(
+        "credentials/<uuid:public_id>/badge.<str:fmt>",
+        views.baked_badge,
+        name="badge",
+    ),
+    path("credentials/<uuid:public_id>/revoke", views.revoke, name="revoke"),
 ]

@@ -1,9 +1,45 @@
+"""Credential pages: public (verification page, signed JSON, status lists, DID document, the
+verify endpoint), the learner's wallet and downloads, and the administrators' list and
+revocation. Public views are cached: a credential's bytes never change and its status changes
+only on revocation (which clears the cache) or at its dates (when the cache entry ends)."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+import json
+import uuid
+from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+from django_ratelimit.core import is_ratelimited
+
+from credentials import baking, selectors, services
+from credentials.forms import RevokeForm, VerifyForm
 from credentials.keys import did_document
+from credentials.models import Credential, StatusList
+from credentials.verification import verify_submission
+from delivery.permissions import role_required
+from delivery.roles import Role, has_role
+
+VC_CONTENT_TYPE = "application/vc+ld+json"
 
 
 @require_GET
@@ -12,3 +48,343 @@ def did_json(request: HttpRequest) -> JsonResponse:
     response = JsonResponse(did_document(), content_type="application/did+json")
     response["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+def _public_credential(public_id: uuid.UUID) -> Credential:
+    return get_object_or_404(
+        Credential.objects.select_related("learner", "achievement__unit", "achievement__course"),
+        public_id=public_id,
+    )
+
+
+def _public_context(credential: Credential) -> dict[str, Any]:
+    document = services.stored_document(credential)
+    achievement = document["credentialSubject"]["achievement"]
+    issuer = document["issuer"]
+    return {
+        "credential": credential,
+        "status": credential.status,
+        "learner_name": credential.learner.get_full_name() or "A learner",
+        "issuer": issuer,
+        "achievement": achievement,
+        "units": _units(credential),
+        "page_url": services.site_url(reverse("credentials:page", args=[credential.public_id])),
+        "json_url": services.site_url(reverse("credentials:json", args=[credential.public_id])),
+        "image_url": services.site_url(reverse("credentials:image", args=[credential.public_id])),
+        "did_url": services.site_url(reverse("credentials:did_json")),
+        "verify_url": services.site_url(reverse("credentials:verify")),
+        "provider_name": settings.PROVIDER_NAME,
+    }
+
+
+def _units(credential: Credential) -> list[Any]:
+    course = credential.achievement.course
+    if course is None:
+        return [credential.achievement.unit] if credential.achievement.unit else []
+    return [cu.unit for cu in course.course_units.select_related("unit").order_by("position")]
+
+
+@require_GET
+def credential_page(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The public verification page: anyone with the link sees the credential and its status."""
+    html = selectors.cached_public(public_id, "page")
+    if html is None:
+        credential = _public_credential(public_id)
+        html = render_to_string("credentials/public.html", _public_context(credential))
+        selectors.cache_public(public_id, "page", html, credential=credential)
+    response = HttpResponse(html)
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@require_GET
+def credential_id(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The credential's `id` URL: the signed JSON to a client asking for JSON, else the page."""
+    accept = request.headers.get("Accept", "")
+    if "json" in accept:
+        return credential_json(request, public_id)
+    return HttpResponseRedirect(reverse("credentials:page", args=[public_id]))
+
+
+@require_GET
+def credential_json(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The credential exactly as signed (its bytes never change, so it caches for long)."""
+    text = selectors.cached_public(public_id, "json")
+    if text is None:
+        text = (
+            Credential.objects.filter(public_id=public_id)
+            .values_list("document", flat=True)
+            .first()
+        )
+        if text is None:
+            raise Http404("No such credential.")
+        selectors.cache_public(public_id, "json", text, credential=None)
+    response = HttpResponse(text, content_type=VC_CONTENT_TYPE)
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Content-Disposition"] = f'inline; filename="credential-{public_id}.json"'
+    return response
+
+
+@require_GET
+def credential_image(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The badge image without a credential baked in, for link previews (Open Graph)."""
+    png = selectors.cached_public(public_id, "image")
+    if png is None:
+        credential = _public_credential(public_id)
+        png = baking.badge_png(**_badge_args(credential))
+        selectors.cache_public(public_id, "image", png, credential=None)
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+def _badge_args(credential: Credential) -> dict[str, str]:
+    course = credential.achievement.course
+    return {
+        "achievement_name": credential.achievement.name,
+        "human_code": credential.achievement.human_code,
+        "provider_name": services.issuer_profile().name,
+        "label": course.get_kind_display() if course is not None else "Competent",
+    }
+
+
+@require_GET
+def status_list(request: HttpRequest, pk: int) -> HttpResponse:
+    """A signed BitstringStatusListCredential; verifiers fetch it to check revocation."""
+    key = selectors.status_list_key(pk)
+    text = cache.get(key)
+    if text is None:
+        text = StatusList.objects.filter(pk=pk).values_list("document", flat=True).first()
+        if not text:
+            raise Http404("No such status list.")
+        cache.set(key, text, selectors.PUBLIC_CACHE_SECONDS)
+    response = HttpResponse(text, content_type=VC_CONTENT_TYPE)
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = "public, max-age=60"
+    return response
+
+
+# --- verify ----------------------------------------------------------------------------------
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.content_type == "application/json" or (
+        "application/json" in request.headers.get("Accept", "")
+        and "text/html" not in request.headers.get("Accept", "")
+    )
+
+
+@csrf_exempt  # changes nothing, and other sites' tools post credentials to it
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest) -> HttpResponse:
+    """Verify a credential pasted, uploaded (JSON or a baked PNG/SVG) or posted as JSON."""
+    if request.method == "GET":
+        return render(request, "credentials/verify.html", {"form": VerifyForm()})
+    as_json = _wants_json(request)
+    if is_ratelimited(
+        request,
+        group="credentials.verify",
+        key="ip",
+        rate=settings.CREDENTIALS_VERIFY_RATE,
+        increment=True,
+    ):
+        return _verify_refused(request, as_json, 429, "Too many verifications: wait a minute.")
+    limit = settings.CREDENTIALS_VERIFY_MAX_BYTES
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit + 64 * 1024:  # multipart framing on top of the file itself
+        return _verify_refused(
+            request, as_json, 413, f"Too large: a credential is at most {limit // 1024} KiB."
+        )
+    if request.content_type == "application/json":
+        data = request.body
+    else:
+        form = VerifyForm(request.POST, request.FILES)
+        if not form.is_valid():
+            status = 413 if form.too_large else 400
+            if as_json:
+                return JsonResponse({"error": form.errors.get_json_data()}, status=status)
+            return render(request, "credentials/verify.html", {"form": form}, status=status)
+        data = form.data_to_verify()
+    report = verify_submission(data)
+    if as_json:
+        return JsonResponse(report.as_json())
+    return render(
+        request,
+        "credentials/verify.html",
+        {"form": VerifyForm(), "report": report, "pretty": _pretty(report.credential)},
+    )
+
+
+def _pretty(document: dict[str, Any] | None) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) if document is not None else ""
+
+
+def _verify_refused(request: HttpRequest, as_json: bool, status: int, message: str) -> HttpResponse:
+    if as_json:
+        return JsonResponse({"error": message}, status=status)
+    return render(
+        request,
+        "credentials/verify.html",
+        {"form": VerifyForm(), "refused": message},
+        status=status,
+    )
+
+
+# --- the learner's wallet --------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def wallet(request: HttpRequest) -> HttpResponse:
+    """Every credential the signed-in learner holds, with its downloads and sharing."""
+    credentials = list(selectors.wallet(request.user))
+    rows = [
+        {
+            "credential": credential,
+            "status": credential.status,
+            "page_url": services.site_url(reverse("credentials:page", args=[credential.public_id])),
+            "linkedin_url": linkedin_url(credential),
+        }
+        for credential in credentials
+    ]
+    return render(
+        request,
+        "credentials/wallet.html",
+        {"rows": rows, "reminders": list(selectors.open_reminders(request.user))},
+    )
+
+
+def linkedin_url(credential: Credential) -> str:
+    """LinkedIn's "Add to profile" link for a certification, pre-filled."""
+    params = {
+        "startTask": "CERTIFICATION_NAME",
+        "name": credential.achievement.name,
+        "organizationName": services.issuer_profile().name,
+        "issueYear": credential.valid_from.year,
+        "issueMonth": credential.valid_from.month,
+        "certUrl": services.site_url(reverse("credentials:page", args=[credential.public_id])),
+        "certId": str(credential.public_id),
+    }
+    if credential.valid_until is not None:
+        params["expirationYear"] = credential.valid_until.year
+        params["expirationMonth"] = credential.valid_until.month
+    return "https://www.linkedin.com/profile/add?" + urlencode(params)
+
+
+def _owned(request: HttpRequest, public_id: uuid.UUID) -> Credential:
+    """The credential if the user is its learner, an auditor or an administrator; else 404
+    (a learner does not learn that another learner's credential exists this way)."""
+    credential = get_object_or_404(
+        Credential.objects.select_related("achievement", "learner"), public_id=public_id
+    )
+    if credential.learner_id != request.user.pk and not has_role(
+        request.user, Role.AUDITOR, Role.ADMINISTRATOR
+    ):
+        raise Http404("No such credential.")
+    return credential
+
+
+@login_required
+@require_GET
+def baked_badge(request: HttpRequest, public_id: uuid.UUID, fmt: str) -> HttpResponse:
+    """The badge image with the signed credential baked in, to keep or upload to a backpack."""
+    if fmt not in ("png", "svg"):
+        raise Http404("Badges are PNG or SVG.")
+    credential = _owned(request, public_id)
+    args = _badge_args(credential)
+    if fmt == "png":
+        body: bytes = baking.bake_png(baking.badge_png(**args), credential.document)
+        content_type = "image/png"
+    else:
+        body = baking.bake_svg(baking.badge_svg(**args), credential.document).encode("utf-8")
+        content_type = "image/svg+xml"
+    response = HttpResponse(body, content_type=content_type)
+    code = credential.achievement.human_code
+    response["Content-Disposition"] = f'attachment; filename="{code}-badge.{fmt}"'
+    response["Cache-Control"] = "private"
+    return response
+
+
+@login_required
+@require_GET
+def certificate(request: HttpRequest, public_id: uuid.UUID) -> FileResponse:
+    """The certificate PDF; rendered now if the background job has not stored it yet."""
+    credential = services.ensure_certificate(_owned(request, public_id))
+    response = FileResponse(
+        credential.certificate.open("rb"),
+        filename=f"{credential.achievement.human_code}-certificate.pdf",
+        content_type="application/pdf",
+    )
+    response["Cache-Control"] = "private"
+    return response
+
+
+@login_required
+@require_http_methods(["POST"])
+def dismiss_reminder(request: HttpRequest, pk: int) -> HttpResponse:
+    from credentials.models import ExpiryReminder
+
+    updated = ExpiryReminder.objects.filter(
+        pk=pk, credential__learner_id=request.user.pk, dismissed_at__isnull=True
+    ).update(dismissed_at=timezone.now())
+    if not updated:
+        raise Http404("No such reminder.")
+    return redirect("credentials:wallet")
+
+
+# --- administrators ---------------------------------------------------------------------------
+
+
+@role_required(Role.ADMINISTRATOR)
+@require_GET
+def manage(request: HttpRequest) -> HttpResponse:
+    """Issued credentials, searchable and filtered by status, and those expiring soon."""
+    query = request.GET.get("q", "").strip()[:100]
+    status = request.GET.get("status", "")
+    if status not in Credential.Status.values:
+        status = ""
+    page = Paginator(selectors.search(query=query, status=status), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "credentials/manage.html",
+        {
+            "page": page,
+            "query": query,
+            "status": status,
+            "statuses": Credential.Status.choices,
+            "expiring": selectors.expiring(90)[:50],
+            "now": timezone.now(),
+        },
+    )
+
+
+@role_required(Role.ADMINISTRATOR)
+@require_http_methods(["GET", "POST"])
+def revoke(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Revoke a credential, with a reason the public page and the audit trail show."""
+    credential = get_object_or_404(
+        Credential.objects.select_related("achievement", "learner"), public_id=public_id
+    )
+    form = RevokeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if services.revoke_credential(
+            credential, by=request.user, reason=form.cleaned_data["reason"]
+        ):
+            messages.success(
+                request,
+                f"Revoked {credential.achievement.name} for {credential.learner.get_full_name()}.",
+            )
+        else:
+            messages.info(request, "That credential was already revoked; nothing changed.")
+        return redirect("credentials:manage")
+    return render(
+        request,
+        "credentials/revoke.html",
+        {"credential": credential, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
-from delivery.roles import ROLE_HOMES, ordered_roles
+from delivery.roles import ROLE_HOMES, Role, ordered_roles
 
 _NAV_LABELS = {
     "learner": "My learning",
@@ -15,6 +15,12 @@ _NAV_LABELS = {
     "auditor": "Records",
     "administrator": "Administration",
 }
+
+
+_EXTRA_NAV = [
+    (Role.LEARNER, "credentials:wallet", "My credentials"),
+    (Role.ADMINISTRATOR, "credentials:manage", "Credentials"),
+]
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -31,6 +37,13 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 "current": request.path.startswith(url) and url != "/",
             }
         )
+    # Pages of the apps above that a role reaches from every page (named, not imported).
+    for role, name, label in _EXTRA_NAV:
+        if role in roles:
+            url = reverse(name)
+            items.append(
+                {"role": role.value, "label": label, "url": url, "current": request.path == url}
+            )
     return {
         "nav_items": items,
         "user_roles": [r.value for r in roles],

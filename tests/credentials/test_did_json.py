@@ -94,8 +94,11 @@ def test_it_serves_the_document_that_verifies_an_issued_credential_in_node(
     credential_file.write_text(credential.document)
     did_json = tmp_path / "did.json"
     did_json.write_bytes(client.get(URL).content)
+    status_url = json.loads(credential.document)["credentialStatus"]["statusListCredential"]
+    status_list = tmp_path / "status.json"
+    status_list.write_bytes(client.get(status_url.split(":8000", 1)[1]).content)
 
-    completed = run_node_verifier(credential_file, did_json)
+    completed = run_node_verifier(credential_file, did_json, status_list)
 
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert json.loads(completed.stdout)["verified"] is True

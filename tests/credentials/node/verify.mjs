@@ -1,6 +1,11 @@
 // Independent verification of a credential with Digital Bazaar's VC libraries.
 //
-// Usage: node verify.mjs CREDENTIAL.json [DID-DOCUMENT.json ...]
+// Usage: node verify.mjs CREDENTIAL.(json|png|svg) [DID-DOCUMENT.json | STATUS-LIST.json ...]
+//
+// A credential baked into a PNG or SVG badge is read out of the image first (unbake.mjs).
+// A credential with a `credentialStatus` is checked against its Bitstring Status List with
+// Digital Bazaar's status list library; the list credential must be given on the command line
+// (its signature and issuer are verified too), and a revoked credential fails.
 //
 // Contexts come from credentials/contexts/ (the files our Python loader serves), never from the
 // network: any other URL is an error. Keys come from did:key identifiers or from DID documents
@@ -13,6 +18,9 @@ import {fileURLToPath} from 'node:url';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import {cryptosuite as eddsaRdfc2022CryptoSuite} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import * as vc from '@digitalbazaar/vc';
+import {checkStatus} from '@digitalbazaar/vc-bitstring-status-list';
+
+import {credentialFromFile} from './unbake.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const contextsDir = join(here, '..', '..', '..', 'credentials', 'contexts');
@@ -24,9 +32,9 @@ const CONTEXT_FILES = {
 const DID_CONTEXT = 'https://www.w3.org/ns/did/v1';
 const MULTIKEY_CONTEXT = 'https://w3id.org/security/multikey/v1';
 
-const [credentialPath, ...didDocumentPaths] = process.argv.slice(2);
+const [credentialPath, ...documentPaths] = process.argv.slice(2);
 if(!credentialPath) {
-  console.error('usage: node verify.mjs CREDENTIAL.json [DID-DOCUMENT.json ...]');
+  console.error('usage: node verify.mjs CREDENTIAL [DID-DOCUMENT.json | STATUS-LIST.json ...]');
   process.exit(2);
 }
 
@@ -49,8 +57,13 @@ function addDidDocument(didDocument) {
     }
   }
 }
-for(const path of didDocumentPaths) {
-  addDidDocument(JSON.parse(readFileSync(path, 'utf8')));
+for(const path of documentPaths) {
+  const document = JSON.parse(readFileSync(path, 'utf8'));
+  if([].concat(document.type || []).includes('BitstringStatusListCredential')) {
+    documents.set(document.id, document);
+  } else {
+    addDidDocument(document);
+  }
 }
 
 function didKeyDocument(did) {
@@ -77,10 +90,10 @@ async function documentLoader(url) {
   throw new Error(`document loader refused ${url} (offline: local contexts and keys only)`);
 }
 
-const credential = JSON.parse(readFileSync(credentialPath, 'utf8'));
+const credential = credentialFromFile(credentialPath);
 const suite = new DataIntegrityProof({cryptosuite: eddsaRdfc2022CryptoSuite});
 
-const result = await vc.verifyCredential({credential, suite, documentLoader});
+const result = await vc.verifyCredential({credential, suite, documentLoader, checkStatus});
 const errors = [];
 if(result.error) {
   errors.push(...(result.error.errors || [result.error]).map(e => String(e.message || e)));
@@ -90,5 +103,13 @@ for(const r of result.results || []) {
     errors.push(String(r.error.message || r.error));
   }
 }
-console.log(JSON.stringify({verified: result.verified, errors}, null, 2));
-process.exit(result.verified ? 0 : 1);
+// The status list library reports a set bit as verified status with `status: true`.
+const statuses = (result.statusResult?.results || []).map(
+  r => ({purpose: r.credentialStatus?.statusPurpose, set: r.status, verified: r.verified}));
+const revoked = statuses.some(s => s.purpose === 'revocation' && s.set === true);
+if(result.statusResult?.error) {
+  errors.push(String(result.statusResult.error.message || result.statusResult.error));
+}
+const verified = result.verified && !revoked;
+console.log(JSON.stringify({verified, revoked, statuses, errors}, null, 2));
+process.exit(verified ? 0 : 1);
