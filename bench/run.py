@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=16, help="open HTTP connections")
     parser.add_argument("--size-mib", type=int, default=1024, help="upload: file size in MiB")
+    parser.add_argument("--count", type=int, default=200, help="issue: credentials to issue")
     options = parser.parse_args()
 
     try:
@@ -38,7 +39,7 @@ def main() -> None:
         available = sorted(
             p.stem
             for p in (ROOT / "bench").glob("*.py")
-            if p.stem not in {"run", "common", "__init__"}
+            if p.stem not in {"run", "common", "__init__"} and not p.stem.endswith("data")
         )
         sys.exit(f"no benchmark {options.name!r}; available: {', '.join(available)}")
     figures = module.run(options)

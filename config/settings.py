@@ -178,9 +178,13 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 # How long an unacknowledged task waits before Redis hands it to another worker (acks_late
-# tasks whose worker died). Longer than any task runs; tests shorten it.
+# tasks whose worker died), and how often workers sweep for such tasks (one Redis scan per
+# sweep: kombu's default throttle would make the sweep every 100 s). Longer than any task
+# runs; tests shorten both.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.integer("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)
+    "visibility_timeout": env.integer("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1),
+    "unacked_restore_interval": env.integer("CELERY_RESTORE_INTERVAL", 60, minimum=1),
+    "unacked_restore_throttle": 1,
 }
 
 # Files ------------------------------------------------------------------------------------
@@ -317,5 +321,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # WeasyPrint logs every rendering step at INFO; its warnings (a refused URL) still show.
+    "loggers": {"axes": {"level": "WARNING"}, "weasyprint": {"level": "WARNING"}},
 }

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from credentials.models import Achievement, Credential, IssuerProfile, SigningKey
+from credentials.models import Achievement, Credential, IssuerProfile, SigningKey, StatusList
 
 
 @admin.register(Achievement)
@@ -30,14 +30,38 @@ class SigningKeyAdmin(admin.ModelAdmin):
 
 @admin.register(Credential)
 class CredentialAdmin(admin.ModelAdmin):
-    list_display = ["public_id", "learner", "achievement", "issued_at", "valid_until"]
+    """Read-only: a credential is changed only by revoking it (the Credentials page, which
+    asks for a reason, re-signs the status list and audits it)."""
+
+    list_display = ["public_id", "learner", "achievement", "issued_at", "valid_until", "status"]
     list_select_related = ["learner", "achievement"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["public_id", "learner__email", "achievement__human_code"]
-    raw_id_fields = ["learner", "outcome"]
     readonly_fields = [
         "public_id", "learner", "achievement", "outcome", "signing_key",
-        "issued_at", "valid_from", "valid_until", "document",
+        "issued_at", "valid_from", "valid_until", "status_list", "status_index",
+        "revoked_at", "revocation_reason", "revoked_by", "certificate",
+        "certificate_rendered_at", "document",
     ]  # fmt: skip
 
     def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(StatusList)
+class StatusListAdmin(admin.ModelAdmin):
+    list_display = ["id", "size", "signed_at"]
+    fields = ["size", "signed_at", "document"]
+    readonly_fields = ["size", "signed_at", "document"]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
         return False

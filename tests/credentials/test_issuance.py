@@ -257,7 +257,11 @@ def test_it_refuses_the_private_key_with_another_secret(db: None, settings: Any)
 
 
 def test_it_issues_after_record_outcome_commits(
-    learner: Any, cohort: Any, assessor: Any, django_capture_on_commit_callbacks: Any
+    learner: Any,
+    cohort: Any,
+    assessor: Any,
+    django_capture_on_commit_callbacks: Any,
+    client_for: Any,
 ) -> None:
     enrol_learner(learner, cohort)
     written = assessable_unit(course=cohort.course, items=1)
@@ -282,6 +286,9 @@ def test_it_issues_after_record_outcome_commits(
     assert credential.learner == learner
     event = AuditEvent.objects.get(action="credential.issued")
     assert event.object_id == str(credential.pk)
+    # Embedded mode runs the task in-process: the wallet shows it on the next page load.
+    wallet = client_for(learner).get("/credentials/wallet/").content.decode()
+    assert f"/credentials/{credential.public_id}/" in wallet
 
 
 def test_the_receiver_enqueues_the_task_after_record_outcome(

@@ -61,7 +61,7 @@ def mark(page: Any, results: dict[str, str], feedback: str) -> None:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("media")
 def test_upload_survives_a_dropped_connection_then_mark_resubmit_and_competent(
-    browser: Any, daphne_server: Any, tmp_path: Path
+    browser: Any, daphne_server: Any, celery_worker: Any, tmp_path: Path
 ) -> None:
     learner = UserFactory(username="e2e-learner", first_name="Lena", last_name="Nguyen")
     assessor = UserFactory(username="e2e-assessor", first_name="Asha", roles=[Role.ASSESSOR])
@@ -127,6 +127,18 @@ def test_upload_survives_a_dropped_connection_then_mark_resubmit_and_competent(
 
     assert Outcome.objects.get().code == Outcome.Code.COMPETENT
     assert list(Attempt.objects.order_by("number").values_list("result", flat=True)) == ["NS", "S"]
+
+    # Competent becomes a credential in the learner's wallet within seconds (the Celery worker
+    # issues it), and its public page says it is valid.
+    page.goto("/credentials/wallet/")
+    for _ in range(40):
+        if page.get_by_role("link", name=unit.title).count():
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    page.get_by_role("link", name=unit.title).click()
+    expect(page.get_by_text("This credential is valid.")).to_be_visible()
+
     check = verify_chain()
     assert check.ok, check
     learner_ctx.close()

@@ -1,0 +1,184 @@
+"""Issue 5's "done when", on the real services: a Competent outcome becomes a credential
+through Redis and a real Celery worker; its public page says valid; Digital Bazaar's verifier
+accepts its JSON and its baked PNG; after revocation the status list makes that verifier report
+it revoked. And a worker killed (SIGKILL) in the middle of issuing leaves exactly one
+credential once Redis hands the unacknowledged task to the next worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from celery import Celery
+from django.db import connection
+from django.test import Client
+
+from assessment.models import AuditEvent, Outcome
+from assessment.signals import unit_outcome_recorded
+from credentials import keys
+from credentials.models import Credential
+from delivery.roles import Role
+from delivery.services import enrol_learner
+from tests.credentials.helpers import verify_independently
+from tests.factories import CohortFactory, UserFactory, assessable_unit
+from tests.servers import Process, start, stop, wait_until
+
+TASK = "credentials.tasks.issue_credentials_for_outcome"
+
+
+def eventually(check: Callable[[], Any], what: str, timeout: float = 45) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def competent_outcome() -> tuple[Outcome, Any]:
+    learner = UserFactory(username="cred-learner", first_name="Lena", last_name="Nguyen")
+    assessor = UserFactory(username="cred-assessor", roles=[Role.ASSESSOR])
+    cohort = CohortFactory(assessors=[assessor])
+    enrol_learner(learner, cohort)
+    unit = assessable_unit(course=cohort.course)["unit"]
+    outcome = Outcome.objects.create(
+        learner=learner, unit=unit, cohort=cohort, code="20", recorded_by=assessor
+    )
+    return outcome, learner
+
+
+@pytest.mark.django_db(transaction=True)
+def test_competent_to_a_verified_then_revoked_credential_through_the_worker(
+    celery_worker: Process, tmp_path: Path
+) -> None:
+    assert connection.vendor == "postgresql"
+    outcome, learner = competent_outcome()
+    administrator = UserFactory(username="cred-admin", roles=[Role.ADMINISTRATOR])
+
+    # What assessment does once the outcome commits; the receiver enqueues the Celery task.
+    unit_outcome_recorded.send(sender=Outcome, outcome_id=outcome.pk)
+    credential = eventually(
+        lambda: Credential.objects.filter(outcome=outcome).first(), "the worker to issue"
+    )
+    assert f"Task {TASK}" in celery_worker.output()
+    # The worker renders the certificate in the background too.
+    eventually(
+        lambda: Credential.objects.filter(pk=credential.pk, certificate__gt="").exists(),
+        "the certificate PDF",
+    )
+
+    public = Client().get(f"/credentials/{credential.public_id}/").content.decode()
+    assert "This credential is valid." in public
+    as_learner = Client()
+    as_learner.force_login(learner)
+    wallet = as_learner.get("/credentials/wallet/").content.decode()
+    assert credential.achievement.name in wallet
+    baked = tmp_path / "badge.png"
+    baked.write_bytes(as_learner.get(f"/credentials/{credential.public_id}/badge.png").content)
+    as_json = tmp_path / "credential.json"
+    as_json.write_bytes(Client().get(f"/credentials/{credential.public_id}.json").content)
+
+    for artefact in (as_json, baked):
+        returncode, output = verify_independently(artefact, tmp_path)
+        assert returncode == 0, output
+        assert output["revoked"] is False
+
+    as_admin = Client()
+    as_admin.force_login(administrator)
+    response = as_admin.post(
+        f"/credentials/{credential.public_id}/revoke", {"reason": "Assessed the wrong learner"}
+    )
+    assert response.status_code == 302
+
+    returncode, output = verify_independently(as_json, tmp_path)
+    assert returncode == 1
+    assert output["revoked"] is True
+    page = Client().get(f"/credentials/{credential.public_id}/").content.decode()
+    assert "Assessed the wrong learner" in page  # the shared Redis cache was cleared
+
+
+@pytest.fixture
+def isolated_broker(service_env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """Settings for workers on a Redis database of their own (so the session's worker cannot
+    take the task), with a two-second visibility timeout swept every second (so redelivery
+    is quick)."""
+    parts = urlsplit(service_env["REDIS_URL"])
+    own_db = "12" if parts.path.strip("/") != "12" else "11"
+    url = urlunsplit(parts._replace(path=f"/{own_db}"))
+    Celery(broker=url).connection_for_write().default_channel.client.flushdb()
+    yield {
+        **service_env,
+        "REDIS_URL": url,
+        "CELERY_VISIBILITY_TIMEOUT": "2",
+        "CELERY_RESTORE_INTERVAL": "1",
+    }
+    Celery(broker=url).connection_for_write().default_channel.client.flushdb()
+
+
+def worker(env: dict[str, str], log: Path) -> Process:
+    args = ["-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO"]
+    args += [f"--hostname={log.stem}@%h", "--without-gossip", "--without-mingle"]
+    process = Process(start(args, env, log), log)
+    wait_until(lambda: " ready." in process.output(), process, "a Celery worker")
+    return process
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_issue_leaves_exactly_one_credential(
+    isolated_broker: dict[str, str], tmp_path: Path
+) -> None:
+    outcome, _ = competent_outcome()
+    signing_key = keys.active_signing_key()
+    first = worker(isolated_broker, tmp_path / "first.log")
+    blocker = psycopg.connect(
+        isolated_broker["DATABASE_URL"].replace("postgres://", "postgresql://")
+    )
+    try:
+        # Hold the signing key: the worker will stop inside issuance, its transaction open.
+        blocker.execute(
+            "SELECT id FROM credentials_signingkey WHERE id = %s FOR UPDATE", [signing_key.pk]
+        )
+        Celery(broker=isolated_broker["REDIS_URL"]).send_task(
+            TASK, args=[outcome.pk], queue="default", routing_key="default"
+        )
+        eventually(
+            lambda: blocker.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[
+                0
+            ],  # type: ignore[index]
+            "the worker to block inside issuance",
+            timeout=30,
+        )
+        os.kill(first.popen.pid, signal.SIGKILL)
+        first.popen.wait(timeout=10)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert not Credential.objects.exists()  # the killed worker's transaction rolled back
+
+    second = worker(isolated_broker, tmp_path / "second.log")
+    try:
+        eventually(lambda: Credential.objects.exists(), "redelivery to the next worker", 60)
+        # A duplicate delivery on top (e.g. a second redelivery) changes nothing.
+        Celery(broker=isolated_broker["REDIS_URL"]).send_task(
+            TASK, args=[outcome.pk], queue="default", routing_key="default"
+        )
+        eventually(
+            lambda: (
+                second.output().count(f"Task {TASK}") >= 2
+                and second.output().count("succeeded") >= 2
+            ),
+            "the duplicate to run",
+        )
+    finally:
+        stop(second)
+
+    assert Credential.objects.filter(outcome=outcome).count() == 1
+    assert AuditEvent.objects.filter(action="credential.issued").count() == 1
