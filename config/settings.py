@@ -36,6 +36,13 @@ ALLOWED_HOSTS = env.strings("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"]
 CREDENTIALS_HOST = env.string("CREDENTIALS_HOST", "localhost:8000")
 CREDENTIALS_KEY_SECRET = env.string("CREDENTIALS_KEY_SECRET", SECRET_KEY)
 CSRF_TRUSTED_ORIGINS = env.strings("CSRF_TRUSTED_ORIGINS")
+# Where each unit or course is published on the national register; credentials align to it.
+CREDENTIALS_REGISTER_URL = env.string(
+    "CREDENTIALS_REGISTER_URL", "https://training.gov.au/Training/Details/{code}"
+)
+CREDENTIALS_REGISTER_NAME = env.string(
+    "CREDENTIALS_REGISTER_NAME", "training.gov.au, the National Register of VET"
+)
 # Learners are reminded this many days before a credential expires (e-mail and in the app).
 CREDENTIALS_REMINDER_DAYS = (90, 30)
 # The public verify endpoint: requests per client address (django-ratelimit, which counts in

@@ -71,6 +71,19 @@ class AchievementData:
     criteria_narrative: str
     human_code: str
     achievement_type: str  # OB 3.0 AchievementType, e.g. "Competency", "Certificate"
+    image: str = ""
+    # (name, url, code, framework, target type) of what the achievement aligns to, e.g. the
+    # unit of competency on the national register.
+    alignments: tuple[Alignment, ...] = ()
+
+
+@dataclass(frozen=True)
+class Alignment:
+    name: str
+    url: str
+    code: str = ""
+    framework: str = ""
+    target_type: str = ""  # an OB 3.0 AlignmentTargetType, e.g. "ceasn:Competency"
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,21 @@ class CredentialData:
     valid_until: datetime | None = None
     evidence: list[dict[str, str]] = field(default_factory=list)
     credential_status: dict[str, str] | None = None
+
+
+def _alignment(alignment: Alignment) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "type": ["Alignment"],
+        "targetName": clean_text(alignment.name),
+        "targetUrl": alignment.url,
+    }
+    if alignment.code:
+        result["targetCode"] = clean_text(alignment.code)
+    if alignment.framework:
+        result["targetFramework"] = clean_text(alignment.framework)
+    if alignment.target_type:
+        result["targetType"] = alignment.target_type
+    return result
 
 
 def build_credential(data: CredentialData) -> dict[str, Any]:
@@ -131,6 +159,15 @@ def build_credential(data: CredentialData) -> dict[str, Any]:
             },
         },
     }
+    built = document["credentialSubject"]["achievement"]
+    if achievement.image:
+        built["image"] = {
+            "id": achievement.image,
+            "type": "Image",
+            "caption": clean_text(f"Badge for {achievement.name}"),
+        }
+    if achievement.alignments:
+        built["alignment"] = [_alignment(alignment) for alignment in achievement.alignments]
     if data.valid_until is not None:
         document["validUntil"] = format_datetime(data.valid_until)
     if data.credential_status is not None:

@@ -31,6 +31,7 @@ from credentials.models import (
 )
 from credentials.openbadges import (
     AchievementData,
+    Alignment,
     CredentialData,
     Issuer,
     add_months,
@@ -126,14 +127,47 @@ def subject_id(issuer_id: str, learner_pk: int) -> str:
 
 
 def _achievement_data(achievement: Achievement) -> AchievementData:
+    host = keys.credentials_host()
+    is_unit = achievement.unit_id is not None
+    alignments: tuple[Alignment, ...] = ()
+    register = str(getattr(settings, "CREDENTIALS_REGISTER_URL", ""))
+    if register:
+        alignments = (
+            Alignment(
+                name=f"{achievement.human_code} {achievement.name}",
+                url=register.format(code=achievement.human_code),
+                code=achievement.human_code,
+                framework=str(getattr(settings, "CREDENTIALS_REGISTER_NAME", "")),
+                target_type="ceasn:Competency" if is_unit else "ceterms:Credential",
+            ),
+        )
     return AchievementData(
-        id=f"https://{keys.credentials_host()}/achievements/{achievement.public_id}",
+        id=f"https://{host}/achievements/{achievement.public_id}",
         name=achievement.name,
         description=achievement.description,
         criteria_narrative=achievement.criteria_narrative,
         human_code=achievement.human_code,
-        achievement_type="Competency" if achievement.unit_id else "Certificate",
+        achievement_type="Competency" if is_unit else "Certificate",
+        image=f"https://{host}/achievements/{achievement.public_id}/image.png",
+        alignments=alignments,
     )
+
+
+def achievement_json(achievement: Achievement) -> dict[str, Any]:
+    """The Achievement as credentials embed it, with the OB 3.0 context, for its `id` URL."""
+    data = _achievement_data(achievement)
+    unsigned = build_credential(
+        CredentialData(
+            id="urn:example",
+            issuer=Issuer(id="did:example", name=""),
+            achievement=data,
+            learner_email="",
+            salt="",
+            subject_id="urn:example",
+            valid_from=timezone.now(),
+        )
+    )
+    return {"@context": unsigned["@context"], **unsigned["credentialSubject"]["achievement"]}
 
 
 def status_list_url(status_list: StatusList) -> str:

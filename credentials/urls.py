@@ -24,4 +24,15 @@ urlpatterns = [
         name="badge",
     ),
     path("credentials/<uuid:public_id>/revoke", views.revoke, name="revoke"),
+    path(
+        "credentials/<uuid:public_id>/certificate/render",
+        views.rerender_certificate,
+        name="rerender",
+    ),
+    path("achievements/<uuid:public_id>", views.achievement_page, name="achievement"),
+    path(
+        "achievements/<uuid:public_id>/image.png",
+        views.achievement_image,
+        name="achievement_image",
+    ),
 ]

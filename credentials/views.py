@@ -34,7 +34,7 @@ from django_ratelimit.core import is_ratelimited
 from credentials import baking, selectors, services
 from credentials.forms import RevokeForm, VerifyForm
 from credentials.keys import did_document
-from credentials.models import Credential, StatusList
+from credentials.models import Achievement, Credential, StatusList
 from credentials.verification import verify_submission
 from delivery.permissions import role_required
 from delivery.roles import Role, has_role
@@ -139,13 +139,52 @@ def credential_image(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
 
 
 def _badge_args(credential: Credential) -> dict[str, str]:
-    course = credential.achievement.course
+    return _achievement_badge_args(credential.achievement)
+
+
+def _achievement_badge_args(achievement: Achievement) -> dict[str, str]:
+    course = achievement.course
     return {
-        "achievement_name": credential.achievement.name,
-        "human_code": credential.achievement.human_code,
+        "achievement_name": achievement.name,
+        "human_code": achievement.human_code,
         "provider_name": services.issuer_profile().name,
         "label": course.get_kind_display() if course is not None else "Competent",
     }
+
+
+@require_GET
+def achievement_page(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """What an achievement's `id` URL shows: what it certifies and how it is assessed. A JSON
+    client gets the Achievement as it appears inside credentials."""
+    achievement = get_object_or_404(
+        Achievement.objects.select_related("unit", "course"), public_id=public_id
+    )
+    data = services.achievement_json(achievement)
+    if "json" in request.headers.get("Accept", ""):
+        response: HttpResponse = JsonResponse(data, content_type="application/ld+json")
+        response["Access-Control-Allow-Origin"] = "*"
+        return response
+    return render(
+        request,
+        "credentials/achievement.html",
+        {"achievement": achievement, "data": data, "issuer": services.issuer_profile()},
+    )
+
+
+@require_GET
+def achievement_image(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The achievement's badge image (the `image` inside its credentials)."""
+    png = selectors.cached_public(public_id, "achievement-image")
+    if png is None:
+        achievement = get_object_or_404(
+            Achievement.objects.select_related("course"), public_id=public_id
+        )
+        png = baking.badge_png(**_achievement_badge_args(achievement))
+        selectors.cache_public(public_id, "achievement-image", png, credential=None)
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "public, max-age=86400"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 @require_GET
@@ -361,6 +400,19 @@ def manage(request: HttpRequest) -> HttpResponse:
             "now": timezone.now(),
         },
     )
+
+
+@role_required(Role.ADMINISTRATOR)
+@require_http_methods(["POST"])
+def rerender_certificate(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Render a certificate again (after the provider's name or a learner's name is
+    corrected), in the background; the old PDF is replaced when the new one is stored."""
+    from credentials.tasks import render_certificate
+
+    credential = get_object_or_404(Credential, public_id=public_id)
+    render_certificate.delay(credential.pk, force=True)
+    messages.success(request, "The certificate is being rendered again.")
+    return redirect(f"{reverse('credentials:manage')}?q={credential.public_id}")
 
 
 @role_required(Role.ADMINISTRATOR)

@@ -176,3 +176,54 @@ def test_public_views_take_a_fixed_number_of_queries_and_none_once_cached(
         page(client, credential)
         client.get(f"/credentials/{credential.public_id}.json")
         client.get(f"/credentials/{credential.public_id}.json")
+
+
+def test_the_achievement_carries_its_image_and_aligns_to_the_national_register(
+    client: Any, credential: Credential, unit: Any
+) -> None:
+    achievement = json.loads(credential.document)["credentialSubject"]["achievement"]
+
+    assert achievement["image"]["type"] == "Image"
+    assert achievement["alignment"] == [
+        {
+            "type": ["Alignment"],
+            "targetName": f"{unit.code} {unit.title}",
+            "targetUrl": f"https://training.gov.au/Training/Details/{unit.code}",
+            "targetCode": unit.code,
+            "targetFramework": "training.gov.au, the National Register of VET",
+            "targetType": "ceasn:Competency",
+        }
+    ]
+    image = client.get(achievement["image"]["id"].split(":8000", 1)[1])
+    assert image["Content-Type"] == "image/png"
+    assert image.content.startswith(b"\x89PNG")
+
+
+def test_the_achievement_id_resolves_to_a_page_and_to_json(
+    client: Any, credential: Credential, unit: Any
+) -> None:
+    achievement_id = json.loads(credential.document)["credentialSubject"]["achievement"]["id"]
+    path = achievement_id.split(":8000", 1)[1]
+
+    page_html = client.get(path).content.decode()
+    as_json = client.get(path, HTTP_ACCEPT="application/ld+json").json()
+
+    assert unit.title in page_html
+    assert "Assess the scene for danger" in page_html
+    assert as_json["id"] == achievement_id
+    assert as_json["humanCode"] == unit.code
+    assert client.get("/achievements/00000000-0000-4000-8000-000000000000").status_code == 404
+
+
+def test_only_an_administrator_re_renders_a_certificate(
+    client_for: Any, credential: Credential, administrator: Any, learner: Any
+) -> None:
+    url = f"/credentials/{credential.public_id}/certificate/render"
+    assert client_for(learner).post(url).status_code == 403
+    credential.refresh_from_db()
+    assert not credential.certificate
+
+    assert client_for(administrator).post(url).status_code == 302
+
+    credential.refresh_from_db()  # eager in unit tests: rendered and stored
+    assert credential.certificate.name.startswith("certificates/")
