@@ -8,15 +8,16 @@ transaction.
 from __future__ import annotations
 
 import secrets
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
-from delivery.models import Cohort, EvidenceItem, Module, PerformanceCriterion, Unit
+from delivery.models import Cohort, Course, EvidenceItem, Module, PerformanceCriterion, Unit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -420,3 +421,97 @@ class OutcomeDocument(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class AuditorGrant(models.Model):
+    """Time-limited, scoped access for an external auditor (an administrator grants it).
+
+    An auditor account with no grant at all is the provider's own compliance officer and sees
+    every record. Once an account has any grant, it sees only what a grant in force covers:
+    the cohorts listed, and every cohort of the courses listed (`assessment/access.py`).
+    """
+
+    auditor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="auditor_grants"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    courses = models.ManyToManyField(Course, blank=True, related_name="+")
+    cohorts = models.ManyToManyField(Cohort, blank=True, related_name="+")
+    reason = models.CharField(max_length=255, help_text="e.g. ASQA audit 2026-11, ref. 12345")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="auditor_grant_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.auditor} {self.starts_at:%Y-%m-%d} to {self.ends_at:%Y-%m-%d}"
+
+
+class RecordExport(models.Model):
+    """A bulk export of assessment records: one zip archive built by a Celery job."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="record_exports"
+    )
+    filters = models.JSONField(default=dict, help_text="The search filters, as submitted")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    missing_files = models.PositiveIntegerField(default=0)
+    archive = models.FileField(upload_to="exports/", blank=True, max_length=255)
+    size = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    runs = models.PositiveSmallIntegerField(default=0, help_text="Times a worker started it")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Export {self.public_id} ({self.get_status_display()})"
+
+
+class LegalHold(models.Model):
+    """Stops any deletion of a learner's records (all units, or one) until released."""
+
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="legal_holds"
+    )
+    unit = models.ForeignKey(
+        Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="legal_holds"
+    )
+    reason = models.CharField(max_length=255)
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    placed_at = models.DateTimeField(default=timezone.now)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+
+    def __str__(self) -> str:
+        scope = self.unit.code if self.unit else "all units"
+        return f"Hold on {self.learner} ({scope})"

@@ -36,7 +36,8 @@ def access_attempt(user: Any, pk: int, *, write: bool = False) -> Attempt:
     own = attempt.learner_id == user.pk
     visible = (
         own
-        or bool(held & {Role.AUDITOR, Role.ADMINISTRATOR})
+        or Role.ADMINISTRATOR in held
+        or (Role.AUDITOR in held and _auditor_may_see(user, attempt.cohort_id))
         or (Role.ASSESSOR in held and attempt.cohort.assessors.filter(pk=user.pk).exists())
         or (Role.TRAINER in held and attempt.cohort.trainers.filter(pk=user.pk).exists())
     )
@@ -45,6 +46,17 @@ def access_attempt(user: Any, pk: int, *, write: bool = False) -> Attempt:
     if write and not (own and attempt.status == Attempt.Status.DRAFT):
         raise PermissionDenied("Only the learner's own draft can be changed.")
     return attempt
+
+
+def _auditor_may_see(user: Any, cohort_id: int) -> bool:
+    """Within the auditor's grants (all records for an auditor without grants); an auditor
+    whose grants have ended sees none."""
+    from assessment.access import record_scope
+
+    try:
+        return record_scope(user).allows(cohort_id)
+    except PermissionDenied:
+        return False
 
 
 def access_evidence(user: Any, pk: int) -> Evidence:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from assessment import views
+from assessment import record_views, views
 
 app_name = "assessment"
 
@@ -12,7 +12,13 @@ urlpatterns = [
     # Third-party reports: the learner's request and the supervisor's public page.
     path("", include("assessment.third_party_urls")),
     path("queue/", views.queue, name="queue"),
-    path("records/", views.audit_search, name="audit_search"),
+    path("records/", record_views.search, name="audit_search"),
+    path("records/outcomes.csv", record_views.outcomes_csv, name="outcomes_csv"),
+    path(
+        "records/<int:cohort_id>/<int:learner_id>/<int:unit_id>/",
+        record_views.record,
+        name="record",
+    ),
     path("cohorts/<int:cohort_id>/tasks/", views.learner_tasks, name="learner_tasks"),
     path("cohorts/<int:cohort_id>/tasks/<int:task_id>/", views.task, name="task"),
     path("attempts/<int:pk>/", views.attempt_detail, name="attempt"),

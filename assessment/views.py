@@ -15,7 +15,7 @@ from django_htmx.middleware import HtmxDetails
 
 from assessment import selectors, services
 from assessment.evidence import active_evidence
-from assessment.forms import OutcomeForm, QueueFilterForm, RecordSearchForm, SubmitForm
+from assessment.forms import OutcomeForm, QueueFilterForm, SubmitForm
 from assessment.models import Attempt, Outcome, OutcomeDocument, Task
 from assessment.permissions import access_attempt, can_mark
 from delivery.models import Enrolment, Unit
@@ -393,17 +393,3 @@ def mapping(request: HttpRequest, unit_id: int, cohort_id: int) -> HttpResponse:
             "uncovered": [r for r in rows if not r.covered],
         },
     )
-
-
-# The auditor -------------------------------------------------------------------------------
-
-
-@role_required(Role.AUDITOR)
-@require_GET
-def audit_search(request: HttpRequest) -> HttpResponse:
-    form = RecordSearchForm(request.GET or None)
-    page = None
-    if form.is_valid():
-        results = selectors.search_enrolments(query=form.cleaned_data["q"])
-        page = Paginator(results, 25).get_page(request.GET.get("page"))
-    return render(request, "assessment/audit_search.html", {"form": form, "page": page})

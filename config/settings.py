@@ -88,6 +88,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Auditors: every page and file they open is audited; a read-only auditor changes nothing.
+    "assessment.middleware.AuditorMiddleware",
     # Last, as django-axes asks: it turns a lockout raised by the backend into its page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -22,3 +22,8 @@ class CredentialsConfig(AppConfig):
         unit_outcome_recorded.connect(enqueue_issuance, dispatch_uid="credentials.enqueue_issuance")
         # After assessment's demo data (apps are ready in INSTALLED_APPS order).
         demo_seeded.connect(demo.seed, dispatch_uid="credentials.demo.seed")
+
+        from credentials.records import SECTION
+        from delivery.records import register_section
+
+        register_section(SECTION)

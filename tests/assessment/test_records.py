@@ -1,0 +1,357 @@
+"""The auditor's records: search with every filter, the record page with everything in it,
+fixed query counts, grants that scope and expire, read-only auditors, and every page and file an
+auditor opens written to the audit trail."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from assessment.models import Attempt, AuditEvent, AuditorGrant, Outcome
+from delivery.services import enrol_learner
+from tests.assessment.conftest import assess
+from tests.factories import CohortFactory, CourseFactory, UserFactory, assessable_unit
+
+URL = "/assess/records/"
+
+
+def record_url(made: dict[str, Any]) -> str:
+    return f"{URL}{made['cohort'].pk}/{made['learner'].pk}/{made['unit'].pk}/"
+
+
+def rows(html: str) -> int:
+    return html.count('<th scope="row">')
+
+
+# --- search -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"learner": "Nguyen"},
+        {"learner": "lena@"},
+        {"learner": "lena nguyen"},
+        {"outcome": "20"},
+        {"assessor": "Asha"},
+    ],
+)
+def test_it_finds_the_record_by(
+    client_for: Any, auditor: Any, assessed: dict[str, Any], query: dict[str, str]
+) -> None:
+    html = client_for(auditor).get(URL, query).content.decode()
+    assert assessed["unit"].code in html
+    assert record_url(assessed) in html
+
+
+def test_it_finds_by_learner_id_unit_course_cohort_and_dates(
+    client_for: Any, auditor: Any, assessed: dict[str, Any], learner: Any
+) -> None:
+    client = client_for(auditor)
+    today = timezone.localdate()
+    for query in [
+        {"learner": str(learner.pk)},
+        {"unit": assessed["unit"].code.lower()},
+        {"course": assessed["cohort"].course.code},
+        {"cohort": assessed["cohort"].pk},
+        {"date_from": today.isoformat(), "date_to": today.isoformat()},
+    ]:
+        assert record_url(assessed) in client.get(URL, query).content.decode(), query
+    for query in [
+        {"outcome": "30"},
+        {"outcome": "none", "unit": assessed["unit"].code},
+        {"date_to": (today - timedelta(days=3)).isoformat()},
+        {"assessor": "nobody-at-all"},
+    ]:
+        assert record_url(assessed) not in client.get(URL, query).content.decode(), query
+
+
+def test_bad_filters_are_explained_and_list_everything_else(
+    client_for: Any, auditor: Any, assessed: dict[str, Any]
+) -> None:
+    response = client_for(auditor).get(URL, {"date_from": "2026-05-01", "date_to": "2026-04-01"})
+    assert response.status_code == 400
+    assert "The start date is after the end date." in response.content.decode()
+    bad_date = client_for(auditor).get(URL, {"date_from": "yesterday"})
+    assert "Enter a valid date." in bad_date.content.decode()
+
+
+def test_it_sorts_and_pages(client_for: Any, auditor: Any, assessor: Any) -> None:
+    cohort = CohortFactory(name="Big cohort", assessors=[assessor])
+    made = assessable_unit(course=cohort.course)
+    for n in range(60):
+        enrol_learner(UserFactory(last_name=f"Zed{n:02d}"), cohort)
+    client = client_for(auditor)
+    # The course has the factory's unit plus this one: 2 records per learner.
+    first = client.get(URL, {"cohort": cohort.pk, "unit": made["unit"].code}).content.decode()
+    assert "60 records." in first
+    assert "Page 1 of 2" in first
+    assert rows(first) == 50
+    assert first.index("Zed00") < first.index("Zed01")
+    backwards = client.get(
+        URL, {"cohort": cohort.pk, "unit": made["unit"].code, "descending": "on"}
+    ).content.decode()
+    assert backwards.index("Zed59") < backwards.index("Zed58")
+    second = client.get(
+        URL, {"cohort": cohort.pk, "unit": made["unit"].code, "page": 2}
+    ).content.decode()
+    assert rows(second) == 10
+
+
+def test_search_takes_a_fixed_number_of_queries(
+    client_for: Any, auditor: Any, assessor: Any, django_assert_max_num_queries: Any
+) -> None:
+    unit = assessable_unit()["unit"]
+    for _ in range(8):
+        cohort = CohortFactory(course=CourseFactory(units=[unit]), assessors=[assessor])
+        for _ in range(25):
+            learner = UserFactory()
+            enrol_learner(learner, cohort)
+            Outcome.objects.create(
+                learner=learner, unit=unit, cohort=cohort, code="20", recorded_by=assessor
+            )
+    client = client_for(auditor)
+    with django_assert_max_num_queries(14):
+        response = client.get(URL, {"unit": unit.code, "assessor": "a", "outcome": "20"})
+    assert b"200 records." in response.content
+
+
+def test_an_assessor_or_learner_cannot_search(client_for: Any, assessor: Any, learner: Any) -> None:
+    assert client_for(assessor).get(URL).status_code == 403
+    assert client_for(learner).get(URL).status_code == 403
+
+
+# --- the record page --------------------------------------------------------------------------
+
+
+def test_the_record_shows_everything_an_auditor_needs(
+    client_for: Any, auditor: Any, assessed: dict[str, Any]
+) -> None:
+    html = client_for(auditor).get(record_url(assessed)).content.decode()
+
+    attempt = assessed["attempt"]
+    attempt.refresh_from_db()
+    for text in [
+        "Enrolment",
+        "Wash hands first.",  # the answer as submitted
+        attempt.declaration[:40],  # the learner's declaration
+        attempt.assessor_declaration[:40],  # the assessor's
+        "Clear.",  # a judgement's comment
+        "Competent (20)",
+        "audit.pdf",
+        assessed["evidence"][0].sha256,
+        "task version 1",
+        "Mapping to the unit",
+        "are intact and link to the events before them",
+        "outcome.recorded",
+    ]:
+        assert text in html, text
+
+
+def test_the_record_shows_answers_as_submitted_not_as_edited_later(
+    client_for: Any, auditor: Any, assessed: dict[str, Any]
+) -> None:
+    Attempt.objects.filter(pk=assessed["attempt"].pk).first().answers.update(text="Rewritten")
+    html = client_for(auditor).get(record_url(assessed)).content.decode()
+    assert "Wash hands first." in html
+    assert "Rewritten" not in html
+
+
+def test_the_record_names_a_broken_link_in_its_audit_trail(
+    client_for: Any, auditor: Any, assessed: dict[str, Any]
+) -> None:
+    from tests.assessment.test_audit import tamper
+
+    event = AuditEvent.objects.filter(action="outcome.recorded").get()
+    tamper(
+        "UPDATE assessment_auditevent SET payload = %s WHERE id = %s",
+        [event.payload.replace('"20"', '"30"'), event.pk],
+    )
+
+    html = client_for(auditor).get(record_url(assessed)).content.decode()
+
+    assert f"The audit trail is broken at event #{event.pk}" in html
+    assert "its payload or hash was altered" in html
+
+
+def test_the_record_page_takes_a_fixed_number_of_queries(
+    client_for: Any, auditor: Any, assessed: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
+    from assessment.models import Answer, Judgement
+
+    client = client_for(auditor)
+    with django_assert_max_num_queries(30) as few:
+        client.get(record_url(assessed))
+    task, items = assessed["task"], list(assessed["task"].items.all())
+    for number in range(2, 12):  # ten more attempts, each with answers and judgements
+        attempt = Attempt.objects.create(
+            task=task,
+            learner=assessed["learner"],
+            cohort=assessed["cohort"],
+            number=number,
+            status=Attempt.Status.MARKED,
+        )
+        for item in items:
+            Answer.objects.create(attempt=attempt, item=item, text=f"Answer {number}")
+            Judgement.objects.create(attempt=attempt, item=item, result="NS", comment="More.")
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        html = client.get(record_url(assessed)).content.decode()
+    assert "Attempt 11" in html
+
+
+def test_a_record_that_does_not_exist_is_404(
+    client_for: Any, auditor: Any, assessed: dict[str, Any], other_cohort: Any
+) -> None:
+    url = f"{URL}{other_cohort.pk}/{assessed['learner'].pk}/{assessed['unit'].pk}/"
+    assert client_for(auditor).get(url).status_code == 404
+
+
+# --- grants -------------------------------------------------------------------------------------
+
+
+def grant(auditor: Any, *, cohorts: list[Any] = (), courses: list[Any] = (), days: int = 7) -> Any:  # type: ignore[assignment]
+    made = AuditorGrant.objects.create(
+        auditor=auditor,
+        starts_at=timezone.now() - timedelta(days=1),
+        ends_at=timezone.now() + timedelta(days=days),
+        reason="ASQA audit",
+    )
+    made.cohorts.set(cohorts)
+    made.courses.set(courses)
+    return made
+
+
+def test_a_grant_limits_the_records_an_auditor_sees(
+    client_for: Any, auditor: Any, assessed: dict[str, Any], assessor: Any, other_cohort: Any
+) -> None:
+    other_learner = UserFactory(last_name="Outside")
+    enrol_learner(other_learner, other_cohort)
+    outside = assess(
+        other_learner, assessor, other_cohort, assessable_unit(course=other_cohort.course)
+    )
+    grant(auditor, cohorts=[assessed["cohort"]])
+    client = client_for(auditor)
+
+    listing = client.get(URL).content.decode()
+    assert record_url(assessed) in listing
+    assert "Outside" not in listing
+    assert client.get(record_url(assessed)).status_code == 200
+    assert client.get(record_url(outside)).status_code == 404
+    evidence = outside["evidence"][0]
+    assert client.get(f"/assess/evidence/{evidence.pk}/").status_code == 404
+    assert client.get(f"/assess/evidence/{assessed['evidence'][0].pk}/").status_code == 200
+
+
+def test_a_grant_by_course_covers_its_cohorts(
+    client_for: Any, auditor: Any, assessed: dict[str, Any]
+) -> None:
+    grant(auditor, courses=[assessed["cohort"].course])
+    assert client_for(auditor).get(record_url(assessed)).status_code == 200
+
+
+def test_an_expired_grant_is_refused(
+    client_for: Any, auditor: Any, assessed: dict[str, Any]
+) -> None:
+    made = grant(auditor, cohorts=[assessed["cohort"]])
+    AuditorGrant.objects.filter(pk=made.pk).update(
+        starts_at=timezone.now() - timedelta(days=10), ends_at=timezone.now() - timedelta(days=1)
+    )
+    client = client_for(auditor)
+    assert client.get(URL).status_code == 403
+    assert client.get(record_url(assessed)).status_code == 403
+    assert client.get(f"/assess/evidence/{assessed['evidence'][0].pk}/").status_code == 404
+
+
+# --- auditors change nothing, and are watched -------------------------------------------------
+
+
+def test_an_auditor_posting_to_mutating_urls_is_refused_and_nothing_changes(
+    client_for: Any, auditor: Any, assessed: dict[str, Any]
+) -> None:
+    attempt, cohort, unit = assessed["attempt"], assessed["cohort"], assessed["unit"]
+    learner = assessed["learner"]
+    before = (Outcome.objects.count(), Attempt.objects.get(pk=attempt.pk).version)
+    client = client_for(auditor)
+    for url, data in [
+        (f"/assess/attempts/{attempt.pk}/mark/", {"version": attempt.version, "declared": "on"}),
+        (
+            f"/assess/cohorts/{cohort.pk}/learners/{learner.pk}/units/{unit.pk}/outcome/",
+            {"code": "30", "justification": "x"},
+        ),
+        (f"/assess/evidence/{assessed['evidence'][0].pk}/withdraw", {}),
+        (f"/assess/attempts/{attempt.pk}/submit", {}),
+        (URL, {}),
+        ("/learn/", {}),
+    ]:
+        assert client.post(url, data).status_code == 403, url
+    assert (Outcome.objects.count(), Attempt.objects.get(pk=attempt.pk).version) == before
+
+
+def test_every_page_and_file_an_auditor_opens_is_audited(
+    client_for: Any, auditor: Any, assessed: dict[str, Any]
+) -> None:
+    client = client_for(auditor)
+    client.get(URL, {"learner": "Nguyen"})
+    client.get(record_url(assessed))
+    client.get(f"/assess/evidence/{assessed['evidence'][0].pk}/")
+
+    opened = list(AuditEvent.objects.filter(action="auditor.opened").order_by("id"))
+    paths = [json.loads(event.payload)["data"]["path"] for event in opened]
+    assert paths == [
+        f"{URL}?learner=Nguyen",
+        record_url(assessed),
+        f"/assess/evidence/{assessed['evidence'][0].pk}/",
+    ]
+    assert all(event.actor_id == auditor.pk for event in opened)
+    assert opened[1].learner_id == assessed["learner"].pk
+    assert opened[1].unit_id == assessed["unit"].pk
+    # ... and the record's own trail shows who looked at it.
+    assert "auditor.opened" in client.get(record_url(assessed)).content.decode()
+
+
+def test_other_roles_are_not_logged_as_auditors(
+    client_for: Any, administrator: Any, assessed: dict[str, Any]
+) -> None:
+    client_for(administrator).get(record_url(assessed))
+    assert not AuditEvent.objects.filter(action="auditor.opened").exists()
+
+
+# --- outcomes CSV ---------------------------------------------------------------------------
+
+
+def test_the_outcomes_csv_has_one_row_per_learner_per_unit_with_national_codes(
+    client_for: Any, auditor: Any, assessed: dict[str, Any], learner: Any
+) -> None:
+    response = client_for(auditor).get(f"{URL}outcomes.csv")
+
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0].startswith("learner_id,family_name,given_names,email,unit_code")
+    assert len(lines) == 2  # the header and the one record with an outcome
+    fields = lines[1].split(",")
+    today = timezone.localdate().isoformat()
+    assert fields[0] == str(learner.pk)
+    assert fields[4] == assessed["unit"].code
+    assert fields[8:12] == ["20", "Competent", today, today]
+
+
+def test_the_record_shows_the_credential_and_its_status(
+    client_for: Any, auditor: Any, assessed: dict[str, Any], administrator: Any
+) -> None:
+    from credentials.models import Credential
+    from credentials.services import issue_unit_credential, revoke_credential
+
+    credential = issue_unit_credential(assessed["outcome"].pk)
+    assert isinstance(credential, Credential)
+    revoke_credential(credential, by=administrator, reason="Wrong learner")
+
+    html = client_for(auditor).get(record_url(assessed)).content.decode()
+
+    assert str(credential.public_id) in html
+    assert "Revoked" in html
+    assert "Wrong learner" in html
