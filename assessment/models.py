@@ -269,6 +269,9 @@ class Evidence(models.Model):
     uploaded_at = models.DateTimeField(default=timezone.now)
     # Set when the learner removes it from a draft; the file itself is kept for the record.
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # Set when the retention policy deleted the file's bytes (`purge_evidence`); the row, its
+    # name, size and SHA-256 stay, so the record still says what was assessed.
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["uploaded_at", "id"]

@@ -241,6 +241,13 @@ VIDEO_EMBED_HOSTS = env.strings(
 EVIDENCE_MAX_BYTES = env.integer("EVIDENCE_MAX_MB", 2048, minimum=1) * 1024 * 1024
 EVIDENCE_STAGING_DIR = Path(env.string("EVIDENCE_STAGING_DIR", str(MEDIA_ROOT / "uploads-partial")))
 
+# Retention: evidence files are kept at least this many months after the unit's outcome, then
+# may be purged (`manage.py purge_evidence`); outcomes, credentials and the audit trail are
+# certification records, kept for CERTIFICATION_RECORD_YEARS (never purged by the app). A legal
+# hold on a learner stops any purge of their records.
+RETENTION_EVIDENCE_MONTHS = env.integer("RETENTION_EVIDENCE_MONTHS", 24, minimum=1)
+CERTIFICATION_RECORD_YEARS = 30
+
 # The largest single file a content pack may carry (videos included).
 CONTENT_PACK_MAX_FILE_MB = env.integer("CONTENT_PACK_MAX_FILE_MB", 512, minimum=1)
 
