@@ -15,6 +15,8 @@ from django.urls import Resolver404, ResolverMatch, resolve
 
 from assessment.access import is_read_only_auditor
 from assessment.audit import record_event
+from assessment.models import Evidence
+from assessment.records import ACCESS_ACTION
 from delivery.roles import Role, roles_of
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -44,9 +46,16 @@ class AuditorMiddleware:
         match = request.resolver_match
         kwargs = match.kwargs if match else {}
         learner_id, unit_id = kwargs.get("learner_id"), kwargs.get("unit_id")
+        if "evidence_id" in kwargs:  # a file: counted against the record it belongs to
+            owner = (
+                Evidence.objects.filter(pk=kwargs["evidence_id"])
+                .values_list("attempt__learner_id", "attempt__task__unit_id")
+                .first()
+            )
+            learner_id, unit_id = owner if owner else (None, None)
         with transaction.atomic():
             record_event(
-                "auditor.opened",
+                ACCESS_ACTION,
                 request.user,
                 actor=request.user,
                 learner=_Pk(learner_id) if learner_id else None,

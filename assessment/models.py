@@ -334,6 +334,13 @@ class Outcome(models.Model):
 
     class Meta:
         ordering = ["-recorded_at", "-id"]
+        indexes = [
+            # "The current outcome of this learner in this unit and cohort": asked once per
+            # row by the records search and the retention policy.
+            models.Index(
+                fields=["learner", "unit", "cohort", "-recorded_at"], name="outcome_record"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.unit.code} {self.get_code_display()} for {self.learner}"

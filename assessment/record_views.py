@@ -48,6 +48,9 @@ def search(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": urlencode(query),
             "scope": scope,
+            "cohorts": form.fields["cohort"].queryset,  # type: ignore[attr-defined]
+            "outcome_choices": form.fields["outcome"].choices,  # type: ignore[attr-defined]
+            "sort_choices": form.fields["sort"].choices,  # type: ignore[attr-defined]
         },
         status=status,
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from assessment.access import RecordScope
@@ -36,6 +36,8 @@ from assessment.models import (
 )
 from delivery.models import Cohort, Enrolment, Unit
 from delivery.records import RecordKey, record_sections
+
+ACCESS_ACTION = "auditor.opened"  # written by assessment/middleware.py
 
 SORTS = {
     "learner": ("learner__last_name", "learner__first_name", "learner_id", "unit_code"),
@@ -252,6 +254,7 @@ class Record:
     mapping: list[dict[str, Any]] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
     events: list[AuditEvent] = field(default_factory=list)
+    views: dict[str, Any] = field(default_factory=dict)
     chain: ChainCheck = field(default_factory=lambda: ChainCheck(True, 0))
     sections: list[dict[str, Any]] = field(default_factory=list)
 
@@ -277,10 +280,11 @@ def _attempt_items(attempt: Attempt, items: list[Item]) -> list[dict[str, Any]]:
             answer = entry.get("answer") or {}
             rows.append(
                 {
+                    # Older snapshots hold less; the item fills in what they lack.
                     "key": entry["key"],
-                    "kind": entry["kind"],
-                    "prompt": entry["prompt"],
-                    "choices": entry.get("choices") or [],
+                    "kind": entry.get("kind", item.kind if item else ""),
+                    "prompt": entry.get("prompt", item.prompt if item else ""),
+                    "choices": entry.get("choices") or (item.choices if item else []),
                     "text": answer.get("text", ""),
                     "chosen": answer.get("choices") or [],
                     "carried_forward": answer.get("carried_forward", False),
@@ -382,8 +386,19 @@ def load_records(keys: Sequence[RecordKey]) -> list[Record]:
     ):
         outcomes[RecordKey(outcome.learner_id, outcome.cohort_id, outcome.unit_id)].append(outcome)
     events: dict[tuple[int, int], list[AuditEvent]] = defaultdict(list)
+    # Auditors' views of a record are audit events too, but a record opened a thousand times
+    # must not list a thousand rows: they are counted here and listed by `verify_audit`.
+    views: dict[tuple[int, int], dict[str, Any]] = {
+        (row["learner_id"], row["unit_id"]): row
+        for row in AuditEvent.objects.filter(
+            learner_id__in=learner_ids, unit_id__in=unit_ids, action=ACCESS_ACTION
+        )
+        .values("learner_id", "unit_id")
+        .annotate(count=Count("id"), last=Max("at"))
+    }
     for event in (
         AuditEvent.objects.filter(learner_id__in=learner_ids, unit_id__in=unit_ids)
+        .exclude(action=ACCESS_ACTION)
         .annotate(
             prev_actual=Subquery(
                 AuditEvent.objects.filter(id__lt=OuterRef("id")).order_by("-id").values("hash")[:1]
@@ -432,6 +447,7 @@ def load_records(keys: Sequence[RecordKey]) -> list[Record]:
                     }
                 )
         record.events = events.get((key.learner_id, key.unit_id), [])
+        record.views = views.get((key.learner_id, key.unit_id), {"count": 0, "last": None})
         record.chain = check_events(record.events)
         record.sections = [
             {"section": section, "data": data.get(key, {})} for section, data in section_data
