@@ -148,7 +148,9 @@ def certificate_data(credential: Credential) -> CertificateData:
         human_code=achievement.human_code,
         is_course=course is not None,
         units=units,
-        issued_at=credential.issued_at,
+        # The date the learner attained it (the outcome), which is when it is valid from;
+        # a credential re-issued later still states the date of attainment.
+        issued_at=credential.valid_from,
         valid_until=credential.valid_until,
         credential_id=str(credential.public_id),
         verification_url=credential_url(credential.public_id),

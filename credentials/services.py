@@ -106,8 +106,8 @@ def issuer_profile() -> Issuer:
     """The issuer as it appears in credentials: the first `IssuerProfile`, else the host."""
     host = keys.credentials_host()
     profile = IssuerProfile.objects.first()
-    if profile is None:
-        return Issuer(id=keys.issuer_did(host), name=str(getattr(settings, "SITE_NAME", host)))
+    if profile is None:  # not set up in the admin yet: the provider this deployment serves
+        return Issuer(id=keys.issuer_did(host), name=settings.PROVIDER_NAME, url=f"https://{host}")
     return Issuer(
         id=keys.issuer_did(host),
         name=profile.name,

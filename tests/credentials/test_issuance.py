@@ -341,3 +341,12 @@ def test_a_tampered_stored_credential_no_longer_verifies(
 
     assert result.failure is not None
     assert result.failure.name == "signature"
+
+
+def test_without_an_issuer_profile_the_provider_is_the_issuer(
+    learner: Any, unit: Any, cohort: Any, assessor: Any, settings: Any
+) -> None:
+    settings.PROVIDER_NAME = "Riverbend Training College"
+    issuer = stored_document(issued(learner, unit, cohort, assessor))["issuer"]
+    assert issuer["name"] == "Riverbend Training College"
+    assert issuer["url"] == "https://flipside.example:8000"
