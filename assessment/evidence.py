@@ -16,10 +16,11 @@ Rules kept here (DESIGN.md, "Rules that hold everywhere"):
 Staging of resumable uploads: each upload in progress is two files in `staging_dir()` named by
 an unguessable id: `<id>.part` (the bytes so far: its size is the offset, so the offset can never
 disagree with the data) and `<id>.json` (owner, attempt, item, display name, length, and once
-complete the evidence id). Nothing is held in a process between requests, so any web process
-that can see the folder can continue an upload; a hash state cannot be carried across processes
-(hashlib objects do not pickle), so the SHA-256 is computed by streaming the staged file once,
-on completion, while it is hot in the page cache.
+complete the evidence id). Nothing a request needs is held in a process between requests, so
+any web process that can see the folder can continue an upload. The SHA-256 is computed as the
+bytes arrive, on a second thread beside the copy; its state stays in the process that served
+the last PATCH (hashlib objects neither pickle nor cross processes), and when the next PATCH
+lands elsewhere the staged file is simply hashed from disk on completion.
 """
 
 from __future__ import annotations
@@ -33,11 +34,14 @@ import logging
 import os
 import re
 import secrets
+import tempfile
+import threading
 import time
 import unicodedata
 import warnings
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -55,6 +59,7 @@ from django.utils import timezone
 from PIL import Image, ImageOps
 from pillow_heif import register_heif_opener
 
+from assessment import video
 from assessment.audit import record_event
 from assessment.models import Attempt, Evidence, Item
 
@@ -117,9 +122,17 @@ _VIEWING_TYPE = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
 def preview_type(content_type: str) -> str:
-    """The content type of the viewing copy of an image of `content_type`."""
+    """The content type of the viewing copy of a file of `content_type` (an image re-encoded,
+    or a video or M4A recording with its metadata boxes neutralised)."""
+    if content_type in video.ISO_BMFF_TYPES:
+        return content_type
     fmt = PREVIEW_FORMATS[content_type]
     return _VIEWING_TYPE[_VIEWING_FORMAT.get(fmt, fmt)]
+
+
+def has_viewing_copy(content_type: str) -> bool:
+    """Whether files of this type get a viewing copy without location metadata."""
+    return content_type in PREVIEW_FORMATS or content_type in video.ISO_BMFF_TYPES
 
 
 THUMBNAIL_TYPE = "image/jpeg"
@@ -382,11 +395,16 @@ def add_evidence(
     content: File | IO[bytes] | Path,
     item: Item | None = None,
     require_draft: bool = True,
+    known_digest: tuple[str, int] | None = None,
 ) -> Evidence:
-    """Check, store and record one evidence file of `attempt`, and make a photo's viewing copies.
+    """Check, store and record one evidence file of `attempt`, and make the viewing copies of a
+    photo, a video or an M4A recording.
 
     - The type is sniffed from the content (`sniff`); the name is only cleaned for display.
     - SHA-256 and size are computed by streaming; over `max_upload_bytes()` is refused.
+      `known_digest` (SHA-256 hex, size) is the hash the tus staging computed as the bytes of
+      a `Path` arrived; it is used only when the file on disk has exactly that size, and the
+      file is hashed again otherwise.
     - The file is stored through default storage under a random key (never overwriting), then
       the row and its `evidence.added` audit event are written in one transaction that locks the
       attempt and, with `require_draft` (learners; not assessors' observation photos), checks it
@@ -412,7 +430,14 @@ def add_evidence(
         else:
             fileobj = File(content)
         content_type = sniff(fileobj)
-        sha256, size = digest(fileobj)
+        if (
+            known_digest is not None
+            and isinstance(content, Path)
+            and os.fstat(fileobj.fileno()).st_size == known_digest[1]
+        ):
+            sha256, size = known_digest
+        else:
+            sha256, size = digest(fileobj)
         if size > max_upload_bytes():
             raise FileTooLarge(size, max_upload_bytes())
         fileobj.seek(0)
@@ -451,12 +476,13 @@ def add_evidence(
     except BaseException:
         evidence.file.delete(save=False)
         raise
-    if content_type in PREVIEW_FORMATS:
-        # In the request for now (photos are small); a Celery task can call this by id instead.
+    if has_viewing_copy(content_type):
+        # In the request for now: photos are small, and a video's copy is made in the kernel
+        # (copy_file_range) at disk speed. A Celery task can call this by id instead.
         try:
             make_previews(evidence.pk)
         except Exception:
-            logger.exception("could not make the previews of evidence %s", evidence.pk)
+            logger.exception("could not make the viewing copy of evidence %s", evidence.pk)
         evidence.refresh_from_db(fields=["preview", "thumbnail"])
     return evidence
 
@@ -551,12 +577,15 @@ def render_previews(fileobj: IO[bytes], fmt: str) -> tuple[bytes, bytes]:
 
 
 def make_previews(evidence_id: int) -> bool:
-    """Make and store a photo's viewing copy and thumbnail; True when it made them.
+    """Make and store the viewing copy of a photo (and its thumbnail) or of a video or M4A
+    recording (`make_media_copy`); True when it made them.
 
     Idempotent and safe to run twice at once (the loser deletes its own files), so a Celery task
     can call it by id with acks_late. Does nothing for other types or when they exist.
     """
     evidence = Evidence.objects.get(pk=evidence_id)
+    if evidence.content_type in video.ISO_BMFF_TYPES and not evidence.preview:
+        return make_media_copy(evidence)
     fmt = PREVIEW_FORMATS.get(evidence.content_type)
     if fmt is None or evidence.preview:
         return False
@@ -573,6 +602,52 @@ def make_previews(evidence_id: int) -> bool:
         evidence.preview.storage.delete(preview_key)
         evidence.thumbnail.storage.delete(thumb_key)
     return bool(updated)
+
+
+def make_media_copy(evidence: Evidence) -> bool:
+    """Store the viewing copy of a video or M4A recording: the same bytes, but the boxes that
+    hold where it was recorded turned into `free` boxes of zeros of the same size
+    (assessment/video.py), so it plays as the original does. The original is only read. True
+    when this call stored the copy.
+
+    The copy is written to a temporary file beside the staging area and saved through the
+    storage API like a finished upload (moved into place by local storage, streamed to remote
+    storage), in constant memory.
+
+    A file whose structure cannot be walked (cut short, corrupt, no `moov`) gets no copy and a
+    logged warning; the upload itself stands, since it is the learner's evidence of record.
+    The marking page then does not play it but offers the original as a download, saying that
+    it could not be checked for location data. We chose that over hiding it: the assessor
+    must be able to see everything submitted to judge it, the original is already open to them
+    through the same permission check as the record, and a file we cannot walk is one a
+    browser could not play anyway. Hiding it would only hide the problem from the person who
+    has to ask the learner for a better copy.
+    """
+    fd, tmp_name = tempfile.mkstemp(dir=staging_dir(), prefix="viewing-", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w+b") as target, evidence.file.open("rb") as original:
+            try:
+                plan = video.clean_copy(original, target, evidence.size)
+            except video.CorruptMedia as exc:
+                logger.warning(
+                    "evidence %s (%s) gets no viewing copy: %s",
+                    evidence.pk,
+                    evidence.content_type,
+                    exc,
+                )
+                return False
+        name = evidence.preview.field.generate_filename(evidence, "viewing")
+        with StagedFile(tmp.open("rb"), name=str(tmp)) as staged:
+            key = evidence.preview.storage.save(name, staged)
+    finally:
+        tmp.unlink(missing_ok=True)
+    updated = Evidence.objects.filter(pk=evidence.pk, preview="").update(preview=key)
+    if not updated:
+        evidence.preview.storage.delete(key)
+        return False
+    logger.info("evidence %s: viewing copy without %s", evidence.pk, plan.neutralised or "-")
+    return True
 
 
 # Staging of resumable uploads -----------------------------------------------------------------
@@ -594,6 +669,46 @@ def staging_dir() -> Path:
 
 class Readable(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
+
+
+class _HashStates:
+    """The SHA-256 states of this process's uploads in progress, so that each byte is hashed
+    once, as it arrives, instead of the whole file being read again on completion.
+
+    A state is kept with the offset it covers and taken only by the PATCH that continues at
+    exactly that offset, under the upload's lock. A PATCH served by another process in between
+    (the staging area is shared, hash states are not: hashlib objects neither pickle nor
+    cross processes) leaves it behind at an old offset, so it is never used again and the file
+    is hashed from disk on completion, as before. Bounded: the oldest states are dropped first.
+    """
+
+    def __init__(self, limit: int = 256) -> None:
+        self._states: dict[str, tuple[int, Any]] = {}
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    def take(self, upload_id: str, offset: int) -> Any:
+        with self._lock:
+            kept = self._states.pop(upload_id, None)
+        if kept is not None and kept[0] == offset:
+            return kept[1]
+        return hashlib.sha256() if offset == 0 else None
+
+    def keep(self, upload_id: str, offset: int, sha: Any) -> None:
+        with self._lock:
+            self._states[upload_id] = (offset, sha)
+            while len(self._states) > self._limit:
+                del self._states[next(iter(self._states))]
+
+    def drop(self, upload_id: str) -> None:
+        with self._lock:
+            self._states.pop(upload_id, None)
+
+
+_hash_states = _HashStates()
+# Hashing runs beside the copy of the next chunk (hashlib and os.write both release the GIL),
+# on a core the request's thread is not using. One task per upload in flight at a time.
+_hasher = ThreadPoolExecutor(max_workers=4, thread_name_prefix="evidence-sha256")
 
 
 @dataclass
@@ -681,6 +796,7 @@ def access_upload(user: Any, upload_id: str) -> PartialUpload:
 
 def discard_upload(upload: PartialUpload) -> None:
     """Remove an upload's staged data and sidecar (tus termination, refusals, expiry)."""
+    _hash_states.drop(upload.id)
     upload.part_path.unlink(missing_ok=True)
     upload.info_path.unlink(missing_ok=True)
 
@@ -742,7 +858,9 @@ def append_to_upload(
                 f"This part would take the file past its declared {upload.length} bytes.",
                 code="too_long",
             )
-        written = _copy_body(stream, fd, length)
+        # Taken out of the cache: if anything below raises, the state is dropped with it.
+        sha = _hash_states.take(upload.id, current)
+        written = _copy_body(stream, fd, length, sha)
         new_offset = current + written
         threshold = min(upload.length, SNIFF_BYTES)
         if current < threshold <= new_offset:
@@ -754,35 +872,58 @@ def append_to_upload(
                 discard_upload(upload)
                 raise
         if new_offset == upload.length:
-            _complete(upload, user=user)
+            known = (sha.hexdigest(), new_offset) if sha is not None else None
+            _complete(upload, user=user, known_digest=known)
+        elif sha is not None:
+            _hash_states.keep(upload.id, new_offset, sha)
     return upload
 
 
-def _copy_body(stream: Readable, fd: int, length: int) -> int:
-    """Copy up to `length` bytes of a request body to `fd`; a dropped connection ends the copy
-    and keeps what arrived."""
+def _copy_body(stream: Readable, fd: int, length: int, sha: Any = None) -> int:
+    """Copy up to `length` bytes of a request body to `fd`, feeding each chunk to `sha` (when
+    given) while the next one is read and written; a dropped connection ends the copy and keeps
+    what arrived. When a write fails, `sha` has seen bytes the file has not: the caller drops
+    it (append_to_upload does, since the error propagates past its `keep`)."""
     written = 0
-    while written < length:
-        try:
-            chunk = stream.read(min(BUFFER_BYTES, length - written))
-        except OSError:
-            # The client went away (gunicorn's NoMoreData, Django's UnreadablePostError).
-            break
-        if not chunk:
-            break
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(fd, view) :]
-        written += len(chunk)
+    hashing: Future[None] | None = None
+    try:
+        while written < length:
+            try:
+                chunk = stream.read(min(BUFFER_BYTES, length - written))
+            except OSError:
+                # The client went away (gunicorn's NoMoreData, Django's UnreadablePostError).
+                break
+            if not chunk:
+                break
+            if sha is not None:
+                if not isinstance(chunk, bytes):
+                    chunk = bytes(chunk)  # the hash thread must see bytes nobody reuses
+                if hashing is not None:
+                    hashing.result()  # in order, and never more than two chunks held
+                hashing = _hasher.submit(sha.update, chunk)
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view) :]
+            written += len(chunk)
+    finally:
+        if hashing is not None:
+            hashing.result()
     return written
 
 
-def _complete(upload: PartialUpload, *, user: Any) -> None:
+def _complete(
+    upload: PartialUpload, *, user: Any, known_digest: tuple[str, int] | None = None
+) -> None:
     attempt = Attempt.objects.select_related("task__unit", "learner").get(pk=upload.attempt_id)
     item = Item.objects.filter(pk=upload.item_id).first() if upload.item_id else None
     try:
         evidence = add_evidence(
-            attempt, uploaded_by=user, name=upload.name, content=upload.part_path, item=item
+            attempt,
+            uploaded_by=user,
+            name=upload.name,
+            content=upload.part_path,
+            item=item,
+            known_digest=known_digest,
         )
     except ValidationError:
         discard_upload(upload)

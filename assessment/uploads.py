@@ -6,7 +6,9 @@
   short plain-text messages the widget shows as they are.
 - A plain multipart form for browsers without JavaScript, the evidence list partial (htmx
   refreshes it after each upload) and the learner's "remove" button.
-- Serving a file, its viewing copy or its thumbnail, through access_evidence only.
+- Serving a file, its viewing copy (a photo re-encoded, a video or M4A recording with its
+  location boxes neutralised: evidence.make_media_copy) or its thumbnail, through
+  access_evidence only.
 
 Bodies are read from the request stream in constant memory, never through `request.body`.
 """
@@ -356,8 +358,9 @@ def _file_response(
 def evidence_file(
     request: HttpRequest, evidence_id: int, variant: str = "original"
 ) -> HttpResponseBase:
-    """An evidence file, its viewing copy (`preview`) or its `thumbnail`: inline for images,
-    video, audio and PDF (framed by our own pages only), a download for anything else."""
+    """An evidence file, its viewing copy (`preview`: what the marking page shows) or its
+    `thumbnail`: inline for images, video, audio and PDF (framed by our own pages only), a
+    download for anything else. Byte ranges for players, on the viewing copy too."""
     evidence = access_evidence(request.user, evidence_id)
     if variant == "original":
         return _file_response(

@@ -11,7 +11,10 @@ Figures (issue 4):
   app under the same gunicorn command that only appends each PATCH body to a file. What is left
   between the two is ours (Django, the tus view, the SHA-256 pass and storing on completion).
 
-The file is a generated MP4 (so the sniffer accepts it) of `--size-mib` MiB, default 1024:
+The file is a generated MP4 (so the sniffer accepts it): an `ftyp` and one `mdat`, without the
+`moov` a phone writes, so completion makes no viewing copy (a phone video's copy without its
+location boxes, assessment/video.py, costs one more in-kernel copy of the file, about what
+`upload_vs_disk` divides by). It is `--size-mib` MiB, default 1024:
 `python bench/run.py upload` (size from BENCH_UPLOAD_SIZE_MIB, or --size-mib once run.py knows
 the option) or `python -m bench.upload --size-mib 256` directly.
 """
@@ -35,6 +38,7 @@ from urllib.parse import urlsplit
 
 from bench.common import ROOT, _command, free_port, scratch_env, serve
 
+# The part size of the upload widget (static/js/evidence-upload.js, CHUNK_SIZE).
 CHUNK_BYTES = 16 * 1024 * 1024
 MIB = 1024 * 1024
 

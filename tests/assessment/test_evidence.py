@@ -475,3 +475,106 @@ def test_it_gives_a_heic_photo_a_jpeg_viewing_copy_without_location(
     response = client_for(learner).get(f"/assess/evidence/{added.pk}/preview")
     assert response["Content-Type"] == "image/jpeg"
     assert 'filename="IMG_0042.jpg"' in response["Content-Disposition"]
+
+
+# Hashing as the bytes arrive ------------------------------------------------------------------
+
+
+def _upload_in_parts(upload: Any, learner: Any, content: bytes, cuts: list[int]) -> Any:
+    done = upload
+    for start, end in zip([0, *cuts], [*cuts, len(content)], strict=True):
+        done = files.append_to_upload(
+            upload,
+            user=learner,
+            offset=start,
+            stream=io.BytesIO(content[start:end]),
+            length=end - start,
+        )
+    return done
+
+
+def test_it_hashes_an_upload_as_it_arrives_without_reading_it_again(
+    attempt: Attempt, learner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content = mp4_bytes(3 * files.BUFFER_BYTES + 123)
+    upload = files.start_upload(attempt, owner=learner, name="clip.mp4", length=len(content))
+
+    def no_second_pass(fileobj: Any) -> tuple[str, int]:
+        raise AssertionError("the staged file was hashed again")
+
+    monkeypatch.setattr(files, "digest", no_second_pass)
+    done = _upload_in_parts(upload, learner, content, [10_000, files.BUFFER_BYTES + 5])
+
+    assert Evidence.objects.get(pk=done.evidence_id).sha256 == hashlib.sha256(content).hexdigest()
+
+
+def test_it_hashes_from_disk_when_another_process_served_a_part(
+    attempt: Attempt, learner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content = mp4_bytes(200_000)
+    upload = files.start_upload(attempt, owner=learner, name="clip.mp4", length=len(content))
+    files.append_to_upload(
+        upload, user=learner, offset=0, stream=io.BytesIO(content[:50_000]), length=50_000
+    )
+    # Another web process appends the next part: this process's state is left at 50,000.
+    with upload.part_path.open("ab") as staged:
+        staged.write(content[50_000:120_000])
+    calls = []
+    real_digest = files.digest
+    monkeypatch.setattr(files, "digest", lambda f: calls.append(1) or real_digest(f))
+
+    done = files.append_to_upload(
+        upload,
+        user=learner,
+        offset=120_000,
+        stream=io.BytesIO(content[120_000:]),
+        length=len(content) - 120_000,
+    )
+
+    assert calls == [1]
+    assert Evidence.objects.get(pk=done.evidence_id).sha256 == hashlib.sha256(content).hexdigest()
+
+
+def test_it_forgets_the_hash_of_a_part_it_could_not_write(
+    attempt: Attempt, learner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content = mp4_bytes(100_000)
+    upload = files.start_upload(attempt, owner=learner, name="clip.mp4", length=len(content))
+    files.append_to_upload(
+        upload, user=learner, offset=0, stream=io.BytesIO(content[:30_000]), length=30_000
+    )
+    real_write = os.write
+    writes: list[int] = []
+
+    def disk_fills_up(fd: int, data: Any) -> int:
+        # The first write lands 1,000 bytes, the next finds the disk full.
+        if writes:
+            raise OSError(28, "No space left on device")
+        writes.append(1)
+        return real_write(fd, bytes(data[:1000]))
+
+    monkeypatch.setattr(files.os, "write", disk_fills_up)
+    with pytest.raises(OSError, match="No space"):
+        files.append_to_upload(
+            upload,
+            user=learner,
+            offset=30_000,
+            stream=io.BytesIO(content[30_000:]),
+            length=len(content) - 30_000,
+        )
+    monkeypatch.setattr(files.os, "write", real_write)
+    assert files.access_upload(learner, upload.id).offset == 31_000
+    calls = []
+    real_digest = files.digest
+    monkeypatch.setattr(files, "digest", lambda f: calls.append(1) or real_digest(f))
+
+    done = files.append_to_upload(
+        upload,
+        user=learner,
+        offset=31_000,
+        stream=io.BytesIO(content[31_000:]),
+        length=len(content) - 31_000,
+    )
+
+    assert calls == [1]  # the state that had seen bytes the file never got was dropped
+    assert Evidence.objects.get(pk=done.evidence_id).sha256 == hashlib.sha256(content).hexdigest()
