@@ -83,7 +83,15 @@ def _key(public_id: uuid.UUID | str, kind: str) -> str:
 
 
 def cached_public(public_id: uuid.UUID | str, kind: str) -> Any:
-    return cache.get(_key(public_id, kind))
+    """The cached view, unless the moment its status changes by itself has come: checked here
+    rather than left to the cache's own expiry, which runs on the cache server's clock."""
+    entry = cache.get(_key(public_id, kind))
+    if entry is None:
+        return None
+    value, stale_at = entry
+    if stale_at is not None and timezone.now() >= stale_at:
+        return None
+    return value
 
 
 def cache_public(
@@ -92,12 +100,18 @@ def cache_public(
     """Cache a public view of a credential until its status could next change by itself
     (it becomes valid, or expires), and at most an hour; revocation deletes it at once."""
     timeout = PUBLIC_CACHE_SECONDS
+    stale_at = None
     if credential is not None:
         now = timezone.now()
-        for moment in (credential.valid_from, credential.valid_until):
-            if moment is not None and moment > now:
-                timeout = min(timeout, max(1, int((moment - now).total_seconds())))
-    cache.set(_key(public_id, kind), value, timeout)
+        upcoming = [
+            moment
+            for moment in (credential.valid_from, credential.valid_until)
+            if moment is not None and moment > now
+        ]
+        if upcoming:
+            stale_at = min(upcoming)
+            timeout = min(timeout, max(1, int((stale_at - now).total_seconds()) + 1))
+    cache.set(_key(public_id, kind), (value, stale_at), timeout)
 
 
 def forget_public_view(public_id: uuid.UUID | str) -> None:

@@ -6,9 +6,13 @@ each user's sockets in the group named here and renders what arrives.
 
 from __future__ import annotations
 
+import asyncio
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+_pending: set[asyncio.Task[None]] = set()
 
 
 def user_group(user_id: int) -> str:
@@ -22,9 +26,15 @@ def notify_user(user_id: int, message: str, *, level: str = "info", url: str = "
         layer = get_channel_layer()
         if layer is None:
             return
-        async_to_sync(layer.group_send)(
-            user_group(user_id),
-            {"type": "notification", "message": message, "level": level, "url": url},
-        )
+        group = user_group(user_id)
+        event = {"type": "notification", "message": message, "level": level, "url": url}
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # the usual case: plain synchronous code
+            async_to_sync(layer.group_send)(group, event)
+        else:  # sync code called from a thread running an event loop: hand it the send
+            task = loop.create_task(layer.group_send(group, event))
+            _pending.add(task)  # held until done, or the loop could drop it unfinished
+            task.add_done_callback(_pending.discard)
 
     transaction.on_commit(send)

@@ -55,7 +55,7 @@ def test_a_learner_works_through_resources_and_the_progress_persists(page: Any) 
 
     sign_out(page)
     sign_in(page, trainer.username, PASSWORD)
-    page.get_by_role("link", name="Browser cohort").click()
+    page.get_by_role("link", name="Browser cohort", exact=True).click()
     row = page.get_by_role("row", name=re.compile("Lena Nguyen"))
     expect(row.get_by_role("cell", name="67%")).to_be_visible()
     expect(row.get_by_role("cell", name="2/2")).to_be_visible()

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from celery import Celery
+import redis
 from django.db import connection
 from django.test import Client
 
@@ -113,14 +113,23 @@ def isolated_broker(service_env: dict[str, str]) -> Iterator[dict[str, str]]:
     parts = urlsplit(service_env["REDIS_URL"])
     own_db = "12" if parts.path.strip("/") != "12" else "11"
     url = urlunsplit(parts._replace(path=f"/{own_db}"))
-    Celery(broker=url).connection_for_write().default_channel.client.flushdb()
+    redis.Redis.from_url(url).flushdb()
     yield {
         **service_env,
         "REDIS_URL": url,
         "CELERY_VISIBILITY_TIMEOUT": "2",
         "CELERY_RESTORE_INTERVAL": "1",
     }
-    Celery(broker=url).connection_for_write().default_channel.client.flushdb()
+    redis.Redis.from_url(url).flushdb()
+
+
+def send_to(broker_url: str, outcome_id: int) -> None:
+    """Enqueue the issuance task on another broker, with the project's own Celery app (a
+    second app would become Celery's current one and misroute later tests' tasks)."""
+    from config.celery import app
+
+    with app.connection_for_write(broker_url) as connection:
+        app.send_task(TASK, args=[outcome_id], connection=connection, queue="default")
 
 
 def worker(env: dict[str, str], log: Path) -> Process:
@@ -146,9 +155,7 @@ def test_a_worker_killed_mid_issue_leaves_exactly_one_credential(
         blocker.execute(
             "SELECT id FROM credentials_signingkey WHERE id = %s FOR UPDATE", [signing_key.pk]
         )
-        Celery(broker=isolated_broker["REDIS_URL"]).send_task(
-            TASK, args=[outcome.pk], queue="default", routing_key="default"
-        )
+        send_to(isolated_broker["REDIS_URL"], outcome.pk)
         eventually(
             lambda: blocker.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[
                 0
@@ -167,9 +174,7 @@ def test_a_worker_killed_mid_issue_leaves_exactly_one_credential(
     try:
         eventually(lambda: Credential.objects.exists(), "redelivery to the next worker", 60)
         # A duplicate delivery on top (e.g. a second redelivery) changes nothing.
-        Celery(broker=isolated_broker["REDIS_URL"]).send_task(
-            TASK, args=[outcome.pk], queue="default", routing_key="default"
-        )
+        send_to(isolated_broker["REDIS_URL"], outcome.pk)
         eventually(
             lambda: (
                 second.output().count(f"Task {TASK}") >= 2
