@@ -22,6 +22,7 @@ from delivery.roles import Role, roles_of
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # What a read-only auditor may still post: signing out, and starting an export of records
 # (which changes no record; the export itself is audited).
+POLLED_VIEWS = {"assessment:export"}
 AUDITOR_MAY_POST = {"login", "logout", "password_reset", "assessment:export_start"}
 
 
@@ -39,7 +40,15 @@ class AuditorMiddleware:
                 return render(request, "403.html", status=403)
         response = self.get_response(request)
         if request.method in SAFE_METHODS and 200 <= response.status_code < 300:
-            self._log(request, response)
+            match = request.resolver_match
+            # A progress bar asking every two seconds is not the auditor opening anything.
+            polling = (
+                request.headers.get("HX-Request") == "true"
+                and match is not None
+                and (match.view_name in POLLED_VIEWS)
+            )
+            if not polling:
+                self._log(request, response)
         return response
 
     def _log(self, request: HttpRequest, response: HttpResponse) -> None:

@@ -1,4 +1,5 @@
-"""The auditor's pages: search records, open one, download its PDF, export outcomes as CSV.
+"""The auditor's pages: search records, open one, download its PDF, export outcomes as CSV,
+and bulk exports of records (start one, watch its progress, download its archive).
 
 Every view asks `record_scope` first: an auditor outside their grant gets 404 for a record, an
 auditor whose grants have all ended gets 403. The middleware writes each page and file an
@@ -9,13 +10,22 @@ from __future__ import annotations
 import csv
 from typing import Any
 from urllib.parse import urlencode
+from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    StreamingHttpResponse,
+)
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from assessment.access import record_scope
 from assessment.forms import RecordSearchForm
@@ -48,9 +58,7 @@ def search(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": urlencode(query),
             "scope": scope,
-            "cohorts": form.fields["cohort"].queryset,  # type: ignore[attr-defined]
-            "outcome_choices": form.fields["outcome"].choices,  # type: ignore[attr-defined]
-            "sort_choices": form.fields["sort"].choices,  # type: ignore[attr-defined]
+            "export_url": reverse("assessment:export_start"),
         },
         status=status,
     )
@@ -64,7 +72,32 @@ def record(request: HttpRequest, cohort_id: int, learner_id: int, unit_id: int) 
     if not scope.allows(cohort_id):
         raise Http404("No such record.")
     key = _existing(RecordKey(learner_id, cohort_id, unit_id))
-    return render(request, "assessment/records/record.html", {"record": load_record(key)})
+    pdf_url = reverse("assessment:record_pdf", args=[cohort_id, learner_id, unit_id])
+    return render(
+        request,
+        "assessment/records/record.html",
+        {"record": load_record(key), "record_pdf_url": pdf_url},
+    )
+
+
+@login_required
+@require_GET
+def record_pdf(request: HttpRequest, cohort_id: int, learner_id: int, unit_id: int) -> HttpResponse:
+    """The record as a PDF/A-3b document (assessment/record_pdf.py), downloaded."""
+    from assessment.record_pdf import render_record_pdf
+
+    scope = record_scope(request.user)
+    if not scope.allows(cohort_id):
+        raise Http404("No such record.")
+    record = load_record(_existing(RecordKey(learner_id, cohort_id, unit_id)))
+    response = HttpResponse(render_record_pdf(record), content_type="application/pdf")
+    name = f"record-{learner_id}-{record.unit.code}-{cohort_id}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{_safe_name(name)}"'
+    return response
+
+
+def _safe_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
 def _existing(key: RecordKey) -> RecordKey:
@@ -123,3 +156,102 @@ def outcomes_csv(request: HttpRequest) -> StreamingHttpResponse:
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="outcomes-{stamp}.csv"'
     return response
+
+
+# --- bulk exports ---------------------------------------------------------------------------
+
+
+def _described(form: RecordSearchForm) -> list[tuple[str, str]]:
+    """The filters in force, as (label, value) pairs for people."""
+    if not form.is_bound or not form.is_valid():
+        return []
+    shown = []
+    for name, value in form.cleaned_data.items():
+        if value in (None, "", False) or name in {"sort", "descending"}:
+            continue
+        shown.append(
+            (str(form.fields[name].label or name.replace("_", " ").capitalize()), str(value))
+        )
+    return shown
+
+
+def _describe_json(scope: Any, filters: dict[str, Any]) -> list[tuple[str, str]]:
+    data = {k: v for k, v in filters.items() if v not in (None, "", False)}
+    if data.get("cohort_id"):
+        data["cohort"] = data.pop("cohort_id")
+    form = RecordSearchForm(data, cohorts=scope.cohorts())
+    return _described(form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def exports(request: HttpRequest) -> HttpResponse:
+    """GET: the user's exports, and a form to export the records matching the search filters in
+    the query. POST (allowed to read-only auditors): start that export."""
+    from assessment.exports import start_record_export
+    from assessment.models import RecordExport
+
+    scope = record_scope(request.user)
+    posted = request.method == "POST"
+    data = request.POST if posted else request.GET
+    form = RecordSearchForm(data if posted else (data or None), cohorts=scope.cohorts())
+    if posted and form.is_valid():
+        export = start_record_export(request.user, filters=form.filters())
+        return redirect("assessment:export", export.public_id)
+    filters = form.filters() if form.is_valid() else RecordFilters()
+    query = {k: v for k, v in request.GET.items() if k != "page"}
+    context = {
+        "form": form,
+        "count": search_records(scope, filters).count(),
+        "described": _described(form),
+        "query": urlencode(query),
+        "exports": RecordExport.objects.filter(requested_by_id=request.user.pk)[:50],
+    }
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return render(request, "assessment/records/exports.html", context, status=status)
+
+
+@login_required
+@require_GET
+def export(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """One export's progress; htmx polls its `progress` fragment until it is finished."""
+    from assessment.exports import access_record_export
+    from assessment.models import RecordExport
+
+    scope = record_scope(request.user)
+    made = access_record_export(request.user, public_id)
+    finished = made.status not in {RecordExport.Status.QUEUED, RecordExport.Status.RUNNING}
+    context = {"export": made, "export_finished": finished}
+    if getattr(request, "htmx", False):
+        return render(request, "assessment/records/export.html#progress", context)
+    context["described"] = _describe_json(scope, made.filters)
+    return render(request, "assessment/records/export.html", context)
+
+
+@login_required
+@require_GET
+def export_download(request: HttpRequest, public_id: UUID) -> HttpResponseBase:
+    """The archive, for whoever requested it (or an administrator), until it expires (410)."""
+    from assessment.exports import (
+        access_record_export,
+        archive_name,
+        export_days,
+        is_expired,
+        open_archive,
+    )
+    from assessment.models import RecordExport
+
+    record_scope(request.user)
+    made = access_record_export(request.user, public_id)
+    gone = {"export": made, "days": export_days()}
+    if is_expired(made):
+        return render(request, "assessment/records/export_gone.html", gone, status=410)
+    if made.status != RecordExport.Status.DONE or not made.archive:
+        raise Http404("The archive is not ready.")
+    try:
+        handle = open_archive(made)
+    except OSError:
+        return render(request, "assessment/records/export_gone.html", gone, status=410)
+    return FileResponse(
+        handle, as_attachment=True, filename=archive_name(made), content_type="application/zip"
+    )

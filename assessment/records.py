@@ -389,7 +389,7 @@ def load_records(keys: Sequence[RecordKey]) -> list[Record]:
     # Auditors' views of a record are audit events too, but a record opened a thousand times
     # must not list a thousand rows: they are counted here and listed by `verify_audit`.
     views: dict[tuple[int, int], dict[str, Any]] = {
-        (row["learner_id"], row["unit_id"]): row
+        (row["learner_id"], row["unit_id"]): dict(row)
         for row in AuditEvent.objects.filter(
             learner_id__in=learner_ids, unit_id__in=unit_ids, action=ACCESS_ACTION
         )

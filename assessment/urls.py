@@ -14,10 +14,23 @@ urlpatterns = [
     path("queue/", views.queue, name="queue"),
     path("records/", record_views.search, name="audit_search"),
     path("records/outcomes.csv", record_views.outcomes_csv, name="outcomes_csv"),
+    # One URL: the list of the user's exports (GET) and starting one (POST).
+    path("records/exports/", record_views.exports, name="export_start"),
+    path("records/exports/<uuid:public_id>/", record_views.export, name="export"),
+    path(
+        "records/exports/<uuid:public_id>/download",
+        record_views.export_download,
+        name="export_download",
+    ),
     path(
         "records/<int:cohort_id>/<int:learner_id>/<int:unit_id>/",
         record_views.record,
         name="record",
+    ),
+    path(
+        "records/<int:cohort_id>/<int:learner_id>/<int:unit_id>/record.pdf",
+        record_views.record_pdf,
+        name="record_pdf",
     ),
     path("cohorts/<int:cohort_id>/tasks/", views.learner_tasks, name="learner_tasks"),
     path("cohorts/<int:cohort_id>/tasks/<int:task_id>/", views.task, name="task"),

@@ -185,7 +185,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "credentials.tasks.send_expiry_reminders",
         "schedule": crontab(hour=8, minute=0),
     },
+    "resume-stale-exports": {
+        "task": "assessment.tasks.resume_stale_exports",
+        "schedule": crontab(minute="*/5"),
+    },
+    "expire-record-exports": {
+        "task": "assessment.tasks.expire_record_exports",
+        "schedule": crontab(hour=4, minute=15),
+    },
 }
+# Bulk exports of records run on their own queue, so a long export never delays marking
+# e-mails or credentials: run `celery -A config worker -Q exports` beside the default worker.
+CELERY_TASK_ROUTES = {"assessment.tasks.build_record_export": {"queue": "exports"}}
+# How long a finished export archive may be downloaded.
+RECORD_EXPORT_DAYS = env.integer("RECORD_EXPORT_DAYS", 7, minimum=1)
 # How long an unacknowledged task waits before Redis hands it to another worker (acks_late
 # tasks whose worker died), and how often workers sweep for such tasks (one Redis scan per
 # sweep: kombu's default throttle would make the sweep every 100 s). Longer than any task

@@ -356,3 +356,18 @@ def test_the_record_shows_the_credential_and_its_status(
     assert str(credential.public_id) in html
     assert "Revoked" in html
     assert "Wrong learner" in html
+
+
+def test_a_progress_bar_polling_is_not_logged_as_an_opening(
+    client_for: Any, auditor: Any
+) -> None:
+    from assessment.models import RecordExport
+
+    export = RecordExport.objects.create(requested_by=auditor, filters={})
+    client = client_for(auditor)
+    url = f"{URL}exports/{export.public_id}/"
+
+    assert client.get(url, HTTP_HX_REQUEST="true").status_code == 200
+    assert not AuditEvent.objects.filter(action="auditor.opened").exists()
+    assert client.get(url).status_code == 200
+    assert AuditEvent.objects.filter(action="auditor.opened").count() == 1
