@@ -358,9 +358,7 @@ def test_the_record_shows_the_credential_and_its_status(
     assert "Wrong learner" in html
 
 
-def test_a_progress_bar_polling_is_not_logged_as_an_opening(
-    client_for: Any, auditor: Any
-) -> None:
+def test_a_progress_bar_polling_is_not_logged_as_an_opening(client_for: Any, auditor: Any) -> None:
     from assessment.models import RecordExport
 
     export = RecordExport.objects.create(requested_by=auditor, filters={})
