@@ -144,7 +144,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "flipside:ch"},
+            # redis-py 8 times sockets out after 5 s, exactly channels_redis's blocking-receive
+            # wait (brpop_timeout = 5): every idle consumer then fails with TimeoutError
+            # (django/channels_redis#422). A longer socket timeout lets the receive return.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 10}],
+                "prefix": "flipside:ch",
+            },
         }
     }
     CACHES = {

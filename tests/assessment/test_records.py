@@ -369,3 +369,31 @@ def test_a_progress_bar_polling_is_not_logged_as_an_opening(client_for: Any, aud
     assert not AuditEvent.objects.filter(action="auditor.opened").exists()
     assert client.get(url).status_code == 200
     assert AuditEvent.objects.filter(action="auditor.opened").count() == 1
+
+
+def test_the_record_shows_attendance_at_the_cohorts_live_sessions(
+    client_for: Any, auditor: Any, assessed: dict[str, Any]
+) -> None:
+    from live.models import Attendance
+    from tests.live.factories import LiveSessionFactory
+
+    cohort, learner = assessed["cohort"], assessed["learner"]
+    attended = LiveSessionFactory(cohort=cohort, title="Hand hygiene Q&A")
+    LiveSessionFactory(cohort=cohort, title="Missed tutorial")
+    LiveSessionFactory(title="Another cohort's session")
+    Attendance.objects.create(
+        session=attended,
+        user=learner,
+        first_joined_at=attended.starts_at,
+        seconds=42 * 60,
+        late=True,
+    )
+
+    html = client_for(auditor).get(record_url(assessed)).content.decode()
+
+    section = html.split("Attendance at live sessions")[1].split("</table>")[0]
+    assert "Hand hygiene Q&amp;A" in section
+    assert "Yes, late" in section
+    assert "<td>42</td>" in section
+    assert "Missed tutorial" in section
+    assert "Another cohort" not in section

@@ -51,12 +51,11 @@ def exports_worker(env: dict[str, str], log: Path) -> Process:
 
 @pytest.fixture(autouse=True)
 def _empty_exports_queue(service_env: dict[str, str]) -> None:
-    """No export job left in Redis by an earlier, interrupted run."""
-    from celery import Celery
+    """No export job left in Redis by an earlier, interrupted run. (Through redis-py: a second
+    Celery app would become Celery's current app and misroute later tests' tasks.)"""
+    import redis
 
-    Celery(broker=service_env["REDIS_URL"]).connection_for_write().default_channel.client.delete(
-        "exports"
-    )
+    redis.Redis.from_url(service_env["REDIS_URL"]).delete("exports")
 
 
 @pytest.fixture

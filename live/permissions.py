@@ -1,0 +1,93 @@
+"""Who may see, join and run a live session. Views, the consumer and exports ask here.
+
+Learners with an active enrolment in the session's cohort join as learners; the session's
+trainers and the cohort's trainers join as trainers and run the room. Other staff who can see
+the cohort (its assessors, auditors, administrators) may read the session and its attendance,
+but do not join.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from delivery.models import Cohort, Enrolment
+from delivery.permissions import access_cohort_staff, visible_cohorts
+from delivery.roles import Role, has_role, roles_of
+from live.models import LiveSession
+
+
+class RoomRole(StrEnum):
+    LEARNER = "learner"
+    TRAINER = "trainer"
+
+
+def visible_sessions(user: Any) -> QuerySet[LiveSession]:
+    """Sessions of cohorts the user may see, limited for learners to their active cohorts."""
+    held = roles_of(user)
+    if not held:
+        return LiveSession.objects.none()
+    if held & {Role.AUDITOR, Role.ADMINISTRATOR}:
+        return LiveSession.objects.all()
+    condition = Q(pk__in=[])
+    if Role.TRAINER in held:
+        condition |= Q(cohort__trainers=user) | Q(trainers=user)
+    if Role.ASSESSOR in held:
+        condition |= Q(cohort__assessors=user)
+    if Role.LEARNER in held:
+        condition |= Q(
+            cohort__enrolments__learner=user,
+            cohort__enrolments__status=Enrolment.Status.ACTIVE,
+        )
+    return LiveSession.objects.filter(pk__in=LiveSession.objects.filter(condition).values("pk"))
+
+
+def room_role(user: Any, session: LiveSession) -> RoomRole | None:
+    """How the user takes part in the room, or None if they may not join it."""
+    held = roles_of(user)
+    if Role.TRAINER in held and (
+        session.trainers.filter(pk=user.pk).exists()
+        or session.cohort.trainers.filter(pk=user.pk).exists()
+    ):
+        return RoomRole.TRAINER
+    if (
+        Role.LEARNER in held
+        and Enrolment.objects.filter(
+            learner=user, cohort_id=session.cohort_id, status=Enrolment.Status.ACTIVE
+        ).exists()
+    ):
+        return RoomRole.LEARNER
+    return None
+
+
+def access_live_session(user: Any, pk: int, *, write: bool = False) -> LiveSession:
+    """A session the user may see; with `write`, one they run (or any, for administrators)."""
+    try:
+        session = visible_sessions(user).select_related("cohort__course").get(pk=pk)
+    except LiveSession.DoesNotExist:
+        raise Http404("No such session") from None
+    if write and not (
+        has_role(user, Role.ADMINISTRATOR) or room_role(user, session) == RoomRole.TRAINER
+    ):
+        raise PermissionDenied
+    return session
+
+
+def access_attendance(user: Any, pk: int) -> LiveSession:
+    """A session's attendance: its trainers and the cohort's staff, auditors, administrators."""
+    session = access_live_session(user, pk)
+    if room_role(user, session) == RoomRole.TRAINER:
+        return session
+    access_cohort_staff(user, session.cohort_id)  # raises PermissionDenied for learners
+    return session
+
+
+def schedulable_cohorts(user: Any) -> QuerySet[Cohort]:
+    """Cohorts the user may schedule sessions for: those they teach."""
+    if not has_role(user, Role.TRAINER):
+        return Cohort.objects.none()
+    return visible_cohorts(user).filter(trainers=user)

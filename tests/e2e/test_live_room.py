@@ -1,0 +1,124 @@
+"""A live tutorial in a real browser: two learners and their trainer, over real WebSockets."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from delivery.roles import Role
+from delivery.services import enrol_learner
+from live.models import Attendance
+from tests.e2e.test_login import sign_in
+from tests.factories import PASSWORD, CohortFactory, ResourceFactory, UserFactory
+from tests.live.factories import LiveSessionFactory
+
+
+@pytest.fixture
+def more_pages(browser: Any, daphne_server: Any) -> Iterator[Any]:
+    """`more_pages()`: another signed-out page in its own context; console errors fail the test."""
+    contexts: list[Any] = []
+    errors: list[str] = []
+
+    def make() -> Any:
+        context = browser.new_context(base_url=daphne_server.url)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert errors == [], errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_live_tutorial_with_two_learners_and_a_trainer(page: Any, more_pages: Any) -> None:
+    started = time.monotonic()
+    trainer = UserFactory(username="e2e-tom", first_name="Tom", last_name="Riley",
+                          roles=[Role.TRAINER])  # fmt: skip
+    lena = UserFactory(username="e2e-lena", first_name="Lena", last_name="Nguyen")
+    cleo = UserFactory(username="e2e-cleo", first_name="Cleo", last_name="Park")
+    cohort = CohortFactory(name="Live cohort", trainers=[trainer])
+    for learner in (lena, cleo):
+        enrol_learner(learner, cohort)
+    session = LiveSessionFactory(cohort=cohort, title="Glove practice", created_by=trainer)
+    poster = ResourceFactory(module__course=cohort.course, title="Glove removal poster")
+
+    tom_page, lena_page, cleo_page = page, more_pages(), more_pages()
+    sign_in(tom_page, trainer.username, PASSWORD)
+    tom_page.goto(f"/live/{session.pk}/room/")
+    for learner_page, learner in ((lena_page, lena), (cleo_page, cleo)):
+        sign_in(learner_page, learner.username, PASSWORD)
+        learner_page.get_by_role("link", name="Join Glove practice").click()
+    for p in (tom_page, lena_page, cleo_page):
+        expect(p.locator("#live-status")).to_have_text("Connected")
+    expect(tom_page.locator("#live-presence")).to_contain_text("Lena Nguyen")
+    expect(tom_page.locator("#live-presence")).to_contain_text("Cleo Park")
+
+    # Chat.
+    lena_page.get_by_placeholder("Say something to the room").fill("Hello from Lena")
+    lena_page.get_by_role("button", name="Send").click()
+    for p in (tom_page, cleo_page):
+        expect(p.locator("#live-chat-list")).to_contain_text("Hello from Lena")
+
+    # Q&A: Lena asks anonymously, Cleo upvotes; the trainer sees who asked and the vote.
+    lena_page.get_by_label("Ask a question").fill("Which hand comes out first?")
+    lena_page.get_by_label("Anonymous to other learners").check()
+    lena_page.get_by_role("button", name="Ask").click()
+    question = cleo_page.locator(".question", has_text="Which hand comes out first?")
+    expect(question).to_contain_text("Anonymous")
+    question.get_by_role("button", name=re.compile("Upvote")).click()
+    staff_view = tom_page.locator(".question", has_text="Which hand comes out first?")
+    expect(staff_view.locator(".question__votes")).to_have_text("1")
+    expect(staff_view).to_contain_text("Lena Nguyen (anonymous to peers)")
+
+    # A poll: both learners vote and see the results.
+    tom_page.get_by_text("Launch a poll").click()
+    tom_page.get_by_label("Question", exact=True).fill("Gloves before or after washing?")
+    tom_page.get_by_label("Options, one a line").fill("Before\nAfter")
+    tom_page.get_by_role("button", name="Launch poll").click()
+    for p, choice in ((lena_page, "After"), (cleo_page, "After")):
+        p.get_by_role("radio", name=choice).check()
+        p.get_by_role("button", name="Vote", exact=True).click()
+        expect(p.get_by_text("Your vote is in.")).to_be_visible()
+    for p in (lena_page, cleo_page, tom_page):
+        expect(p.locator("#live-poll-results")).to_contain_text("2 votes")
+
+    # The trainer pushes a resource to every screen.
+    tom_page.get_by_label("Show a resource on every screen").select_option(str(poster.pk))
+    tom_page.get_by_role("button", name="Push to learners").click()
+    for p in (lena_page, cleo_page):
+        expect(p.locator("#live-pushed")).to_contain_text("Glove removal poster")
+
+    # Cleo's connection drops; the room moves on; she comes back and catches up.
+    cleo_page.evaluate("window.flipsideLive.drop(2000)")
+    expect(cleo_page.locator("#live-status")).to_have_text("Reconnecting…")
+    tom_page.get_by_placeholder("Say something to the room").fill("While you were away")
+    tom_page.get_by_role("button", name="Send").click()
+    expect(lena_page.locator("#live-chat-list")).to_contain_text("While you were away")
+    expect(cleo_page.locator("#live-status")).to_have_text("Connected", timeout=10_000)
+    expect(cleo_page.locator("#live-chat-list")).to_contain_text("While you were away")
+    expect(cleo_page.locator("#live-pushed")).to_contain_text("Glove removal poster")
+
+    # The trainer ends the session; attendance shows both learners with their minutes.
+    tom_page.once("dialog", lambda dialog: dialog.accept())
+    tom_page.get_by_role("button", name="End the session").click()
+    for p in (lena_page, cleo_page):
+        expect(p.locator("#live-status")).to_have_text("This session has ended.")
+    elapsed_minutes = (time.monotonic() - started) / 60
+    tom_page.goto(f"/live/{session.pk}/attendance/")
+    expect(tom_page.get_by_text("2 of 2 attended")).to_be_visible()
+    for learner in (lena, cleo):
+        attendance = Attendance.objects.get(session=session, user=learner)
+        assert 0 < attendance.seconds / 60 <= elapsed_minutes
+        row = tom_page.get_by_role("row", name=re.compile(learner.get_full_name()))
+        expect(row.get_by_role("cell").nth(0)).to_have_text("Attended")
+        expect(row.locator("td.num")).to_have_text(str(round(attendance.seconds / 60)))
+    assert Attendance.objects.get(session=session, user=cleo).presences.count() == 1
