@@ -397,3 +397,19 @@ def test_the_record_shows_attendance_at_the_cohorts_live_sessions(
     assert "<td>42</td>" in section
     assert "Missed tutorial" in section
     assert "Another cohort" not in section
+
+
+def test_the_record_names_an_event_deleted_from_before_its_own(
+    client_for: Any, auditor: Any, assessed: dict[str, Any]
+) -> None:
+    from tests.assessment.test_audit import tamper
+
+    outcome_event = AuditEvent.objects.get(action="outcome.recorded")
+    before = AuditEvent.objects.filter(id__lt=outcome_event.pk).order_by("-id").first()
+    assert before is not None
+    tamper("DELETE FROM assessment_auditevent WHERE id = %s", [before.pk])
+
+    html = client_for(auditor).get(record_url(assessed)).content.decode()
+
+    assert "The audit trail is broken at event #" in html
+    assert "an event was removed or rewritten" in html
