@@ -43,6 +43,9 @@ async def test_it_refuses_an_anonymous_socket() -> None:
     connected, code = await communicator.connect()
     assert not connected
     assert code == 4401
+    # The consumer runs until the socket's disconnect reaches it; end it here, not by having
+    # the test loop cancel it in the middle of a channel-layer receive.
+    await communicator.disconnect()
 
 
 async def test_the_asgi_app_refuses_a_foreign_origin() -> None:
