@@ -37,6 +37,7 @@ async def test_it_does_not_deliver_to_another_user(learner: Any, other_learner: 
     await communicator.disconnect()
 
 
+@pytest.mark.django_db  # the sync consumer's disconnect handler runs through the DB wrapper
 async def test_it_refuses_an_anonymous_socket() -> None:
     communicator = WebsocketCommunicator(NotificationConsumer.as_asgi(), "/ws/notifications/")
     communicator.scope["user"] = AnonymousUser()
