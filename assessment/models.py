@@ -229,6 +229,36 @@ class Attempt(models.Model):
         return f"{self.task} by {self.learner} (attempt {self.number})"
 
 
+class QueueVersionQuerySet(models.QuerySet["QueueVersion"]):
+    def bump(self, cohort_id: int) -> None:
+        """Raise the cohort's counter; call it inside the transaction of the change."""
+        if self.filter(cohort_id=cohort_id).update(version=F("version") + 1):
+            return
+        _, created = self.get_or_create(cohort_id=cohort_id, defaults={"version": 1})
+        if not created:  # another transaction created it first
+            self.filter(cohort_id=cohort_id).update(version=F("version") + 1)
+
+
+class QueueVersion(models.Model):
+    """A counter per cohort, raised in the same transaction as every change to what the
+    cohort's marking queue shows: an attempt submitted or opened for marking, claimed, marked.
+
+    The queue page caches what it renders under the counters of the assessor's cohorts (read in
+    the query that finds those cohorts), so counting and listing thousands of waiting attempts
+    happens once per change, not once per visit, and a page cached before a change committed is
+    never served after it, whichever process cached it. A cohort without a row is at 0."""
+
+    cohort = models.OneToOneField(
+        Cohort, on_delete=models.CASCADE, primary_key=True, related_name="queue_version"
+    )
+    version = models.PositiveBigIntegerField(default=0)
+
+    objects = QueueVersionQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"{self.cohort_id}: {self.version}"
+
+
 class Answer(models.Model):
     attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="answers")
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="answers")

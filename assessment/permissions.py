@@ -9,10 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.http import Http404
 
 from assessment.models import Attempt, Evidence
+from delivery.models import Cohort
 from delivery.roles import Role, roles_of
+
+CONTENT_FIELDS = ("snapshot", "declaration", "feedback", "assessor_declaration")
 
 
 def can_mark(user: Any, attempt: Attempt) -> bool:
@@ -20,25 +24,47 @@ def can_mark(user: Any, attempt: Attempt) -> bool:
     held = roles_of(user)
     if Role.ADMINISTRATOR in held:
         return True
-    return Role.ASSESSOR in held and attempt.cohort.assessors.filter(pk=user.pk).exists()
+    return Role.ASSESSOR in held and _assesses(user, attempt)
 
 
-def access_attempt(user: Any, pk: int, *, write: bool = False) -> Attempt:
+def _assesses(user: Any, attempt: Attempt) -> bool:
+    """Whether the user assesses the attempt's cohort, asked of the database once per attempt
+    object: the marking page asks it to show the attempt and again to allow marking."""
+    asked: dict[int, bool] = attempt.__dict__.setdefault("_assessed_by", {})
+    if user.pk not in asked:
+        asked[user.pk] = attempt.cohort.assessors.filter(pk=user.pk).exists()
+    return asked[user.pk]
+
+
+def access_attempt(
+    user: Any, pk: int, *, write: bool = False, with_content: bool = True
+) -> Attempt:
     """An attempt its learner, the cohort's assessors and trainers, auditors and administrators
-    may see. `write`: the learner changing their own draft."""
-    try:
-        attempt = Attempt.objects.select_related("task__unit", "cohort__course", "learner").get(
-            pk=pk
+    may see. `write`: the learner changing their own draft. Without `with_content` the
+    submitted content (snapshot, declarations, feedback) is left unread until used, for a page
+    that usually shows it from the cache."""
+    attempts = Attempt.objects.select_related("task__unit", "cohort__course", "learner").annotate(
+        # Asked with the attempt, not after: the pages of an attempt need it (see _assesses).
+        assessed_by_user=Exists(
+            Cohort.assessors.through.objects.filter(
+                cohort_id=OuterRef("cohort_id"), user_id=user.pk
+            )
         )
+    )
+    if not with_content:
+        attempts = attempts.defer(*CONTENT_FIELDS)
+    try:
+        attempt = attempts.get(pk=pk)
     except Attempt.DoesNotExist:
         raise Http404("No such attempt") from None
+    attempt.__dict__["_assessed_by"] = {user.pk: attempt.assessed_by_user}
     held = roles_of(user)
     own = attempt.learner_id == user.pk
     visible = (
         own
         or Role.ADMINISTRATOR in held
         or (Role.AUDITOR in held and _auditor_may_see(user, attempt.cohort_id))
-        or (Role.ASSESSOR in held and attempt.cohort.assessors.filter(pk=user.pk).exists())
+        or (Role.ASSESSOR in held and _assesses(user, attempt))
         or (Role.TRAINER in held and attempt.cohort.trainers.filter(pk=user.pk).exists())
     )
     if not visible:

@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from assessment.models import Attempt, Item, Outcome, Task
+from assessment.models import Attempt, Item, Outcome, QueueVersion, Task
 from delivery.models import Cohort, Enrolment, PerformanceCriterion, Unit
 from delivery.roles import Role, roles_of
 
@@ -41,19 +41,29 @@ def search_enrolments(*, query: str) -> QuerySet[Enrolment]:
 # The marking queue -------------------------------------------------------------------------
 
 
-def markable_cohort_ids(user: Any) -> list[int] | None:
-    """The cohorts whose attempts the user marks, as ids (None: all, for administrators).
+@dataclass(frozen=True)
+class QueueScope:
+    """The cohorts whose waiting attempts a user marks (`cohort_ids` None: every cohort, for
+    administrators), with a stamp that changes whenever any of their queues changes."""
 
-    Read once as a list, so the queue's queries filter by an indexed column instead of
-    repeating a join through the assessors table."""
+    cohort_ids: list[int] | None
+    stamp: str
+
+
+def queue_scope(user: Any) -> QueueScope:
+    """Read once per page, in one query: the ids let the queue's queries filter by an indexed
+    column instead of repeating a join through the assessors table, and the cohorts' queue
+    counters (QueueVersion) come with them for the page cache's key."""
     if Role.ADMINISTRATOR in roles_of(user):
-        return None
-    return list(Cohort.objects.assessed_by(user).values_list("pk", flat=True))
+        versions = sorted(QueueVersion.objects.values_list("cohort_id", "version"))
+        return QueueScope(None, "all:" + ",".join(f"{c}.{v}" for c, v in versions))
+    rows = sorted(Cohort.objects.assessed_by(user).values_list("pk", "queue_version__version"))
+    return QueueScope([pk for pk, _ in rows], "ids:" + ",".join(f"{pk}.{v or 0}" for pk, v in rows))
 
 
-def _waiting(user: Any, cohort_ids: list[int] | None = None) -> QuerySet[Attempt]:
+def _waiting(scope: QueueScope) -> QuerySet[Attempt]:
     attempts = Attempt.objects.awaiting_marking()
-    ids = markable_cohort_ids(user) if cohort_ids is None else cohort_ids
+    ids = scope.cohort_ids
     return attempts if ids is None else attempts.filter(cohort_id__in=ids)
 
 
@@ -65,9 +75,9 @@ class QueueFilters:
     waiting_days: int | None = None
 
 
-def marking_queue(user: Any, filters: QueueFilters) -> QuerySet[Attempt]:
-    """Attempts waiting for marking in the user's cohorts, oldest first."""
-    attempts = _waiting(user)
+def marking_queue(scope: QueueScope, filters: QueueFilters) -> QuerySet[Attempt]:
+    """Attempts waiting for marking in the scope's cohorts, oldest first."""
+    attempts = _waiting(scope)
     if filters.cohort:
         attempts = attempts.filter(cohort_id=filters.cohort)
     if filters.unit:
@@ -97,14 +107,14 @@ class QueueCounts:
 _QUEUE_GROUPS = ("cohort_id", "cohort__name", "task__unit_id", "task__unit__code", "task_id")
 
 
-def queue_counts(user: Any) -> QueueCounts:
+def queue_counts(scope: QueueScope) -> QueueCounts:
     """Waiting attempts by cohort, unit and task, for the filter choices, from one grouped
     query (at most cohorts x tasks rows, whatever the number of attempts)."""
     by_cohort: dict[tuple[int, str], int] = defaultdict(int)
     by_unit: dict[tuple[int, str], int] = defaultdict(int)
     by_task: dict[tuple[int, str], int] = defaultdict(int)
     rows = (
-        _waiting(user)
+        _waiting(scope)
         .values(*_QUEUE_GROUPS)
         .annotate(n=Count("id"))
         .values_list(*_QUEUE_GROUPS, "task__title", "n")

@@ -25,6 +25,7 @@ from assessment.models import (
     Judgement,
     Outcome,
     OutcomeDocument,
+    QueueVersion,
     ResubmissionPolicy,
     Task,
 )
@@ -194,6 +195,7 @@ def start_observation(assessor: Any, learner: Any, task: Task, cohort: Cohort) -
     )
     attempt.snapshot = _snapshot(attempt)
     attempt.save(update_fields=["snapshot"])
+    QueueVersion.objects.bump(cohort.pk)
     record_event(
         "observation.started",
         attempt,
@@ -346,6 +348,7 @@ def submit_attempt(attempt: Attempt, *, learner: Any, declared: bool) -> Attempt
     attempt.snapshot = _snapshot(attempt)
     attempt.save()
     _auto_mark(attempt)
+    QueueVersion.objects.bump(attempt.cohort_id)
     record_event(
         "attempt.submitted",
         attempt,
@@ -383,16 +386,33 @@ def _name(user: Any) -> str:
 # Marking -----------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def claim_attempt(attempt: Attempt, *, assessor: Any) -> Attempt:
     """Show other assessors that this attempt is being marked. A claim by someone else older
-    than CLAIM_MINUTES lapses, so an abandoned claim never blocks the queue."""
+    than CLAIM_LAPSES_AFTER lapses, so an abandoned claim never blocks the queue.
+
+    The marking page claims on every visit; while the assessor's own claim is younger than
+    CLAIM_RENEWED_AFTER it is left as it is, so reading the page writes nothing."""
+    now = timezone.now()
+    if (
+        attempt.status == Attempt.Status.SUBMITTED
+        and attempt.claimed_by_id == assessor.pk
+        and attempt.claimed_at is not None
+        and now - attempt.claimed_at < CLAIM_RENEWED_AFTER
+    ):
+        return attempt
+    return _claim(attempt, assessor)
+
+
+@transaction.atomic
+def _claim(attempt: Attempt, assessor: Any) -> Attempt:
     attempt = Attempt.objects.select_for_update().get(pk=attempt.pk)
     if attempt.status != Attempt.Status.SUBMITTED:
         raise ValidationError("Only an attempt waiting for marking can be claimed.")
     fresh = attempt.claimed_at and timezone.now() - attempt.claimed_at < CLAIM_LAPSES_AFTER
     if attempt.claimed_by_id not in (None, assessor.pk) and fresh:
         raise ValidationError(f"{_name(attempt.claimed_by)} is marking this attempt.")
+    if attempt.claimed_by_id != assessor.pk:
+        QueueVersion.objects.bump(attempt.cohort_id)  # the queue shows who is marking
     attempt.claimed_by = assessor
     attempt.claimed_at = timezone.now()
     attempt.save(update_fields=["claimed_by", "claimed_at"])
@@ -400,6 +420,7 @@ def claim_attempt(attempt: Attempt, *, assessor: Any) -> Attempt:
 
 
 CLAIM_LAPSES_AFTER = timedelta(minutes=60)
+CLAIM_RENEWED_AFTER = timedelta(minutes=5)
 
 
 class StaleMarking(ValidationError):
@@ -504,6 +525,8 @@ def mark_attempt(
     attempt.version += 1
     attempt.claimed_by = None
     attempt.claimed_at = None
+    if not remarked:
+        QueueVersion.objects.bump(attempt.cohort_id)  # it leaves the queue
     if observed_on:
         attempt.observed_on = observed_on
         attempt.observed_at_place = observed_at_place

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils.dateparse import parse_date
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
@@ -191,101 +196,161 @@ def attempt_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.ASSESSOR, Role.ADMINISTRATOR)
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    """Attempts waiting for marking in the assessor's cohorts, oldest first, with counts."""
-    form = QueueFilterForm(request.GET)
-    filters = selectors.QueueFilters(**form.cleaned_data) if form.is_valid() else None
-    attempts = selectors.marking_queue(request.user, filters or selectors.QueueFilters())
-    page = Paginator(attempts, 50).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "assessment/queue.html",
-        {
-            "form": form,
-            "page": page,
-            "counts": selectors.queue_counts(request.user),
-            "query": request.GET.urlencode(),
-        },
-    )
+    """Attempts waiting for marking in the assessor's cohorts, oldest first, with counts.
+
+    The list and the counts are rendered once per change to the assessor's queues and cached
+    under a key holding the cohorts' queue counters (QueueVersion), so a change is shown on the
+    next visit from any process. Waiting times ("3 hours ago") may lag by
+    MARKING_QUEUE_CACHE_SECONDS, and so may a learner's or cohort's new name, which raise no
+    counter."""
+    scope = selectors.queue_scope(request.user)
+    query = request.GET.urlencode()
+    key = "assessment:queue:" + hashlib.sha256(f"{scope.stamp}|{query}".encode()).hexdigest()
+    seconds = settings.MARKING_QUEUE_CACHE_SECONDS
+    body = cache.get(key) if seconds else None
+    if body is None:
+        form = QueueFilterForm(request.GET)
+        filters = selectors.QueueFilters(**form.cleaned_data) if form.is_valid() else None
+        attempts = selectors.marking_queue(scope, filters or selectors.QueueFilters())
+        body = render_to_string(
+            "assessment/_queue_body.html",
+            {
+                "form": form,
+                "page": Paginator(attempts, 50).get_page(request.GET.get("page")),
+                "counts": selectors.queue_counts(scope),
+                "query": query,
+                "filtered": bool(request.GET),
+            },
+        )
+        if seconds:
+            cache.set(key, body, seconds)
+    return render(request, "assessment/queue.html", {"body": mark_safe(body)})  # noqa: S308
 
 
 @role_required(Role.ASSESSOR, Role.ADMINISTRATOR)
 @require_http_methods(["GET", "POST"])
 def mark(request: HttpRequest, pk: int) -> HttpResponse:
-    attempt = access_attempt(request.user, pk)
+    """The marking page. Its form's content (answers, evidence, earlier judgements) changes
+    only when the attempt is marked, so a visit renders it from the cache; the claim, the
+    notices and the CSRF token are the visit's own."""
+    attempt = access_attempt(request.user, pk, with_content=False)
     if not can_mark(request.user, attempt):
         raise PermissionDenied
     if attempt.status == Attempt.Status.DRAFT:
         raise Http404("Not submitted")
+    context: dict[str, Any] = {"attempt": attempt, "errors": []}
+    if request.method == "GET":
+        if attempt.status == Attempt.Status.SUBMITTED:
+            try:
+                services.claim_attempt(attempt, assessor=request.user)
+            except ValidationError as exc:
+                context["claimed_by_other"] = _errors(exc)[0]
+        key = (
+            f"assessment:marking:{attempt.pk}:{attempt.version}:{attempt.status}:"
+            f"{attempt.task.version}"
+        )
+        # Keyed by all that changes the form: marking raises the attempt's version, a new
+        # content pack the task's; the time bounds the rest (see MARKING_PAGE_CACHE_SECONDS).
+        seconds = settings.MARKING_PAGE_CACHE_SECONDS
+        body = cache.get(key) if seconds else None
+        if body is None:
+            body = _marking_form(attempt)
+            if seconds:
+                cache.set(key, body, seconds)
+        context["body"] = mark_safe(body)  # noqa: S308
+        return render(request, "assessment/mark.html", context)
+
     items = list(attempt.task.items.order_by("position", "id"))
-    existing = {j.item_id: j for j in attempt.judgements.select_related("assessor")}
-    context: dict[str, Any] = {"attempt": attempt, "errors": [], "stale": None}
-    status = 200
-    if request.method == "GET" and attempt.status == Attempt.Status.SUBMITTED:
-        try:
-            services.claim_attempt(attempt, assessor=request.user)
-        except ValidationError as exc:
-            context["claimed_by_other"] = _errors(exc)[0]
-    posted: dict[int, dict[str, str]] = {}
-    if request.method == "POST":
-        posted = {
-            item.id: {
-                "result": request.POST.get(f"result-{item.key}", ""),
-                "comment": request.POST.get(f"comment-{item.key}", ""),
-            }
-            for item in items
+    posted = {
+        item.id: {
+            "result": request.POST.get(f"result-{item.key}", ""),
+            "comment": request.POST.get(f"comment-{item.key}", ""),
         }
-        try:
-            version = int(request.POST.get("version", "-1"))
-        except ValueError:
-            version = -1
-        try:
-            services.mark_attempt(
-                attempt,
-                assessor=request.user,
-                judgements=[
-                    services.ItemJudgement(
-                        item.key, posted[item.id]["result"], posted[item.id]["comment"]
-                    )
-                    for item in items
-                    if posted[item.id]["result"]
-                ],
-                feedback=request.POST.get("feedback", ""),
-                declared=request.POST.get("declared") == "on",
-                version=version,
-                observed_on=parse_date(request.POST.get("observed_on", "") or "") or None,
-                observed_at_place=request.POST.get("observed_at_place", ""),
-            )
-        except services.StaleMarking as exc:
-            context["stale"] = exc.attempt
-            context["errors"] = _errors(exc)
-            existing = {j.item_id: j for j in exc.attempt.judgements.select_related("assessor")}
-            attempt = exc.attempt
-            status = 409
-        except ValidationError as exc:
-            context["errors"] = _errors(exc)
-            status = 400
-        else:
-            messages.success(request, f"Marked. {attempt.learner.get_full_name()} will be told.")
-            return redirect("assessment:queue")
-    evidence = list(attempt.evidence.filter(withdrawn_at__isnull=True))
-    submitted_items = {i["key"]: i for i in (attempt.snapshot or {}).get("items", [])}
-    context.update(
-        attempt=attempt,
-        rows=[
-            {
-                "item": item,
-                "judgement": existing.get(item.id),
-                "posted": posted.get(item.id, {}),
-                "answer": submitted_items.get(item.key),
-                "evidence": [e for e in evidence if e.item_id == item.id],
-            }
-            for item in items
-        ],
-        general_evidence=[e for e in evidence if e.item_id is None],
-        declaration=services.ASSESSOR_DECLARATION,
-        feedback=request.POST.get("feedback", attempt.feedback),
+        for item in items
+    }
+    try:
+        version = int(request.POST.get("version", "-1"))
+    except ValueError:
+        version = -1
+    stale = None
+    try:
+        services.mark_attempt(
+            attempt,
+            assessor=request.user,
+            judgements=[
+                services.ItemJudgement(
+                    item.key, posted[item.id]["result"], posted[item.id]["comment"]
+                )
+                for item in items
+                if posted[item.id]["result"]
+            ],
+            feedback=request.POST.get("feedback", ""),
+            declared=request.POST.get("declared") == "on",
+            version=version,
+            observed_on=parse_date(request.POST.get("observed_on", "") or "") or None,
+            observed_at_place=request.POST.get("observed_at_place", ""),
+        )
+    except services.StaleMarking as exc:
+        stale = attempt = exc.attempt
+        context["errors"] = _errors(exc)
+        status = 409
+    except ValidationError as exc:
+        context["errors"] = _errors(exc)
+        status = 400
+    else:
+        messages.success(request, f"Marked. {attempt.learner.get_full_name()} will be told.")
+        return redirect("assessment:queue")
+    context["attempt"] = attempt
+    context["body"] = mark_safe(  # noqa: S308
+        _marking_form(
+            attempt,
+            items=items,
+            posted=posted,
+            stale=stale,
+            feedback=request.POST.get("feedback"),
+        )
     )
     return render(request, "assessment/mark.html", context, status=status)
+
+
+def _marking_form(
+    attempt: Attempt,
+    *,
+    items: list[Any] | None = None,
+    posted: dict[int, dict[str, str]] | None = None,
+    stale: Attempt | None = None,
+    feedback: str | None = None,
+) -> str:
+    """The marking form's fields, as submitted and as judged so far (or as just posted)."""
+    deferred = attempt.get_deferred_fields()
+    if deferred:
+        attempt.refresh_from_db(fields=list(deferred))
+    if items is None:
+        items = list(attempt.task.items.order_by("position", "id"))
+    posted = posted or {}
+    existing = {j.item_id: j for j in attempt.judgements.select_related("assessor")}
+    evidence = list(attempt.evidence.filter(withdrawn_at__isnull=True))
+    submitted_items = {i["key"]: i for i in (attempt.snapshot or {}).get("items", [])}
+    return render_to_string(
+        "assessment/_mark_form.html",
+        {
+            "attempt": attempt,
+            "stale": stale,
+            "rows": [
+                {
+                    "item": item,
+                    "judgement": existing.get(item.id),
+                    "posted": posted.get(item.id, {}),
+                    "answer": submitted_items.get(item.key),
+                    "evidence": [e for e in evidence if e.item_id == item.id],
+                }
+                for item in items
+            ],
+            "general_evidence": [e for e in evidence if e.item_id is None],
+            "declaration": services.ASSESSOR_DECLARATION,
+            "feedback": attempt.feedback if feedback is None else feedback,
+        },
+    )
 
 
 @role_required(Role.ASSESSOR, Role.ADMINISTRATOR)

@@ -19,6 +19,7 @@ from django.test import Client
 
 from delivery.roles import Role
 from delivery.services import enrol_learner
+from tests.caching import forget_cached_pages
 from tests.factories import CohortFactory, UserFactory
 
 pytest_plugins = ["tests.servers"]
@@ -106,6 +107,12 @@ def _private_media(settings: Any, tmp_path: Path) -> None:
         },
     }
     settings.EVIDENCE_STAGING_DIR = tmp_path / "media" / "uploads-partial"
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_pages() -> Iterator[None]:
+    yield
+    forget_cached_pages()
 
 
 @pytest.fixture(autouse=True)

@@ -3,10 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import time_machine
 
 from assessment import services
 from assessment.models import Attempt
 from delivery.roles import Role
+from tests.caching import forget_cached_pages
 from tests.factories import UserFactory
 
 
@@ -125,6 +127,74 @@ def test_its_query_count_does_not_grow_with_items(
     attempt = services.submit_attempt(draft, learner=learner, declared=True)
     client = client_for(assessor)
     client.get(url(attempt))  # the first visit claims it
+    forget_cached_pages()
     with django_assert_max_num_queries(12):
         response = client.get(url(attempt))
     assert response.content.count(b'class="card marking-item"') == 30
+    # Again, from the cache: the user, their roles, the attempt with the permission; no items,
+    # answers or evidence.
+    with django_assert_max_num_queries(3) as captured:
+        again = client.get(url(attempt))
+    assert not any("assessment_item" in q["sql"] for q in captured.captured_queries)
+    assert again.content.count(b'class="card marking-item"') == 30
+
+
+# The cached marking form -----------------------------------------------------------------
+
+
+def test_each_visit_gets_its_own_csrf_token_and_the_claim_notice(
+    client_for: Any, assessor: Any, cohort: Any, attempt: Attempt
+) -> None:
+    colleague = UserFactory(first_name="Cole", last_name="League", roles=[Role.ASSESSOR])
+    cohort.assessors.add(colleague)
+    mine = client_for(assessor).get(url(attempt))
+    theirs = client_for(colleague).get(url(attempt))
+    assert b"is marking this attempt" not in mine.content
+    assert b"Asha Patel is marking this attempt." in theirs.content
+    assert mine.context["csrf_token"] != theirs.context["csrf_token"]
+    assert str(theirs.context["csrf_token"]).encode() in theirs.content
+    assert b"Wash hands" in theirs.content  # the form from the cache
+
+
+def test_a_saved_marking_shows_on_the_next_visit(
+    client_for: Any, assessor: Any, attempt: Attempt
+) -> None:
+    client = client_for(assessor)
+    assert b"Saving again records a new judgement" not in client.get(url(attempt)).content
+    post_marking(client, attempt, {"q1": "S", "q2": "NS"})
+    html = client.get(url(attempt)).content.decode()
+    assert "Saving again records a new judgement" in html
+    assert "Name the five moments." in html
+    assert f'name="version" value="{attempt.version + 1}"' in html
+
+
+def test_a_form_cached_before_someone_else_saved_cannot_overwrite_it(
+    client_for: Any, assessor: Any, cohort: Any, attempt: Attempt
+) -> None:
+    colleague = UserFactory(first_name="Cole", last_name="League", roles=[Role.ASSESSOR])
+    cohort.assessors.add(colleague)
+    client_for(assessor).get(url(attempt))  # cached at version 0
+    assert post_marking(client_for(colleague), attempt, {"q1": "S", "q2": "S"}).status_code == 302
+    # The first assessor posts the form they opened, at version 0.
+    stale = post_marking(client_for(assessor), attempt, {"q1": "NS", "q2": "NS"})
+    assert stale.status_code == 409
+    attempt.refresh_from_db()
+    assert attempt.result == "S"
+
+
+def test_reading_the_page_renews_ones_own_claim_only_now_and_then(
+    client_for: Any, assessor: Any, attempt: Attempt
+) -> None:
+    client = client_for(assessor)
+    with time_machine.travel("2026-11-23 10:00 +1100", tick=False):
+        client.get(url(attempt))
+    attempt.refresh_from_db()
+    claimed_at = attempt.claimed_at
+    with time_machine.travel("2026-11-23 10:04 +1100", tick=False):
+        client.get(url(attempt))
+    attempt.refresh_from_db()
+    assert attempt.claimed_at == claimed_at  # a visit within five minutes writes nothing
+    with time_machine.travel("2026-11-23 10:06 +1100", tick=False):
+        client.get(url(attempt))
+    attempt.refresh_from_db()
+    assert attempt.claimed_at > claimed_at

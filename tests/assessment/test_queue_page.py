@@ -4,9 +4,11 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import transaction
 
 from assessment import services
-from assessment.models import Attempt
+from assessment.models import Attempt, QueueVersion
+from delivery.roles import Role
 from delivery.services import enrol_learner
 from tests.factories import CohortFactory, UserFactory, assessable_unit
 
@@ -89,8 +91,96 @@ def test_its_query_count_does_not_grow_with_attempts(
             enrol_learner(learner, cohort)
             submit(learner, made["task"], cohort)
     client = client_for(assessor)
-    # session, user, roles, three counts, page count, the page
+    # session, user, roles, the cohorts with their counters, the counts, page count, the page
     with django_assert_max_num_queries(9):
         response = client.get(URL)
     assert response.content.count(b"/mark/") == 50
     assert b"75 attempts waiting" in response.content
+    # Again, from the cache: the user, their roles, their cohorts; nothing counted or listed.
+    with django_assert_max_num_queries(3) as captured:
+        again = client.get(URL)
+    assert not any("assessment_attempt" in q["sql"] for q in captured.captured_queries)
+    assert again.content.count(b"/mark/") == 50
+    assert b"75 attempts waiting" in again.content
+
+
+# The cached queue ------------------------------------------------------------------------
+
+
+def test_a_new_submission_shows_on_the_next_visit(
+    client_for: Any, assessor: Any, cohort: Any, waiting: dict[str, Any]
+) -> None:
+    client = client_for(assessor)
+    assert b"1 attempt waiting in your cohorts." in client.get(URL).content
+    newcomer = UserFactory(first_name="Nova", last_name="Comer")
+    enrol_learner(newcomer, cohort)
+    submit(newcomer, waiting["mine"]["task"], cohort)
+    html = client.get(URL).content.decode()
+    assert "2 attempts waiting in your cohorts." in html
+    assert "Nova Comer" in html
+
+
+def test_a_claim_shows_on_the_next_visit_to_a_colleague(
+    client_for: Any, assessor: Any, cohort: Any, waiting: dict[str, Any]
+) -> None:
+    colleague = UserFactory(first_name="Cole", last_name="League", roles=[Role.ASSESSOR])
+    cohort.assessors.add(colleague)
+    assert b"Cole League" not in client_for(assessor).get(URL).content
+    client_for(colleague).get(f"/assess/attempts/{waiting['old'].pk}/mark/")
+    assert b"Cole League" in client_for(assessor).get(URL).content
+
+
+def test_a_marked_attempt_leaves_the_queue_on_the_next_visit(
+    client_for: Any, assessor: Any, waiting: dict[str, Any]
+) -> None:
+    client = client_for(assessor)
+    assert b"1 attempt waiting" in client.get(URL).content
+    attempt = waiting["old"]
+    services.mark_attempt(
+        attempt,
+        assessor=assessor,
+        judgements=[services.ItemJudgement(i.key, "S", "") for i in attempt.task.items.all()],
+        feedback="Well done.",
+        declared=True,
+        version=attempt.version,
+    )
+    html = client.get(URL).content.decode()
+    assert "0 attempts waiting" in html
+    assert f"/assess/attempts/{attempt.pk}/mark/" not in html
+
+
+def test_assessors_of_other_cohorts_never_see_a_cached_page_of_mine(
+    client_for: Any, assessor: Any, other_assessor: Any, waiting: dict[str, Any]
+) -> None:
+    assert f"/assess/attempts/{waiting['old'].pk}/mark/".encode() in (
+        client_for(assessor).get(URL).content
+    )
+    theirs = client_for(other_assessor).get(URL).content
+    assert f"/assess/attempts/{waiting['old'].pk}/mark/".encode() not in theirs
+    assert f"/assess/attempts/{waiting['new'].pk}/mark/".encode() in theirs
+
+
+def test_an_administrator_sees_every_cohort_and_each_change(
+    client_for: Any, administrator: Any, cohort: Any, waiting: dict[str, Any]
+) -> None:
+    client = client_for(administrator)
+    assert b"2 attempts waiting" in client.get(URL).content
+    newcomer = UserFactory()
+    enrol_learner(newcomer, cohort)
+    submit(newcomer, waiting["mine"]["task"], cohort)
+    assert b"3 attempts waiting" in client.get(URL).content
+
+
+def test_the_counter_rises_only_with_a_committed_change(cohort: Any) -> None:
+    QueueVersion.objects.bump(cohort.pk)  # creates the row
+    QueueVersion.objects.bump(cohort.pk)
+    assert QueueVersion.objects.get(cohort=cohort).version == 2
+
+    def failing_change() -> None:
+        with transaction.atomic():
+            QueueVersion.objects.bump(cohort.pk)
+            raise RuntimeError("the change fails")
+
+    with pytest.raises(RuntimeError):
+        failing_change()
+    assert QueueVersion.objects.get(cohort=cohort).version == 2

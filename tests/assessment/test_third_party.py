@@ -108,9 +108,13 @@ def test_it_runs_the_whole_flow(
         assert text in html
     assert "directly observed Lena Nguyen" in html
 
+    marking = client_for(assessor)
+    assert b"0 attempts waiting" in marking.get("/assess/queue/").content
     done = supervisor.post(link, COMPLETE)
     assert done.status_code == 200
     assert b"Thank you" in done.content
+    # The assessor's queue, cached before, shows the report on the next visit.
+    assert f"/assess/attempts/{attempt.pk}/mark/" in marking.get("/assess/queue/").content.decode()
     attempt.refresh_from_db()
     request.refresh_from_db()
     assert attempt.status == Attempt.Status.SUBMITTED
