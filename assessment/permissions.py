@@ -16,7 +16,13 @@ from assessment.models import Attempt, Evidence
 from delivery.models import Cohort
 from delivery.roles import Role, roles_of
 
-CONTENT_FIELDS = ("snapshot", "declaration", "feedback", "assessor_declaration")
+BRIEF_FIELDS = (
+    *("task", "learner", "cohort", "number", "status", "version", "submitted_at"),
+    *("claimed_by", "claimed_at"),
+    *("task__title", "task__version", "task__kind", "task__unit__code"),
+    *("cohort__name", "cohort__course"),
+    *("learner__first_name", "learner__last_name", "learner__username", "learner__is_active"),
+)
 
 
 def can_mark(user: Any, attempt: Attempt) -> bool:
@@ -36,13 +42,11 @@ def _assesses(user: Any, attempt: Attempt) -> bool:
     return asked[user.pk]
 
 
-def access_attempt(
-    user: Any, pk: int, *, write: bool = False, with_content: bool = True
-) -> Attempt:
+def access_attempt(user: Any, pk: int, *, write: bool = False, brief: bool = False) -> Attempt:
     """An attempt its learner, the cohort's assessors and trainers, auditors and administrators
-    may see. `write`: the learner changing their own draft. Without `with_content` the
-    submitted content (snapshot, declarations, feedback) is left unread until used, for a page
-    that usually shows it from the cache."""
+    may see. `write`: the learner changing their own draft. `brief`: only what names the
+    attempt and decides access (BRIEF_FIELDS), for a page that shows the rest from its cache;
+    the rest is read when used."""
     attempts = Attempt.objects.select_related("task__unit", "cohort__course", "learner").annotate(
         # Asked with the attempt, not after: the pages of an attempt need it (see _assesses).
         assessed_by_user=Exists(
@@ -51,8 +55,8 @@ def access_attempt(
             )
         )
     )
-    if not with_content:
-        attempts = attempts.defer(*CONTENT_FIELDS)
+    if brief:
+        attempts = attempts.only(*BRIEF_FIELDS)
     try:
         attempt = attempts.get(pk=pk)
     except Attempt.DoesNotExist:

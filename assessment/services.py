@@ -233,7 +233,11 @@ def _clean_answer(item: Item, raw: Any) -> tuple[str, list[int]]:
 def save_answers(attempt: Attempt, *, learner: Any, answers: dict[str, Any]) -> list[Answer]:
     """Save a draft's answers (by item key) as the learner types. Answers carried forward from
     a satisfactory earlier attempt are not changed. Nothing is saved if any answer is bad."""
-    attempt = Attempt.objects.select_for_update().select_related("task").get(pk=attempt.pk)
+    # Only the attempt's row: a lock on the task or unit row would hold up every transaction
+    # that references them (their foreign-key checks) while this one waits for the audit lock.
+    attempt = (
+        Attempt.objects.select_for_update(of=("self",)).select_related("task").get(pk=attempt.pk)
+    )
     if attempt.status != Attempt.Status.DRAFT or attempt.learner_id != learner.pk:
         raise ValidationError("This attempt has been submitted and can no longer be changed.")
     if not attempt.task.learner_answers:
@@ -328,7 +332,11 @@ def submit_attempt(attempt: Attempt, *, learner: Any, declared: bool) -> Attempt
     Locks the attempt, so a double click submits once: the second call finds it submitted and
     raises.
     """
-    attempt = Attempt.objects.select_for_update().select_related("task__unit").get(pk=attempt.pk)
+    attempt = (
+        Attempt.objects.select_for_update(of=("self",))
+        .select_related("task__unit")
+        .get(pk=attempt.pk)
+    )
     if attempt.learner_id != learner.pk:
         raise ValidationError("Only the learner can submit their attempt.")
     if attempt.status != Attempt.Status.DRAFT:

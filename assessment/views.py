@@ -233,7 +233,7 @@ def mark(request: HttpRequest, pk: int) -> HttpResponse:
     """The marking page. Its form's content (answers, evidence, earlier judgements) changes
     only when the attempt is marked, so a visit renders it from the cache; the claim, the
     notices and the CSRF token are the visit's own."""
-    attempt = access_attempt(request.user, pk, with_content=False)
+    attempt = access_attempt(request.user, pk, brief=True)
     if not can_mark(request.user, attempt):
         raise PermissionDenied
     if attempt.status == Attempt.Status.DRAFT:
