@@ -17,11 +17,8 @@ from delivery.models import Cohort
 from delivery.roles import Role, roles_of
 
 BRIEF_FIELDS = (
-    *("task", "learner", "cohort", "number", "status", "version", "submitted_at"),
-    *("claimed_by", "claimed_at"),
-    *("task__title", "task__version", "task__kind", "task__unit__code"),
-    *("cohort__name", "cohort__course"),
-    *("learner__first_name", "learner__last_name", "learner__username", "learner__is_active"),
+    *("task", "learner", "cohort", "status", "version", "claimed_by", "claimed_at"),
+    *("task__title", "task__version"),
 )
 
 
@@ -47,16 +44,18 @@ def access_attempt(user: Any, pk: int, *, write: bool = False, brief: bool = Fal
     may see. `write`: the learner changing their own draft. `brief`: only what names the
     attempt and decides access (BRIEF_FIELDS), for a page that shows the rest from its cache;
     the rest is read when used."""
-    attempts = Attempt.objects.select_related("task__unit", "cohort__course", "learner").annotate(
-        # Asked with the attempt, not after: the pages of an attempt need it (see _assesses).
+    if brief:
+        attempts = Attempt.objects.select_related("task").only(*BRIEF_FIELDS)
+    else:
+        attempts = Attempt.objects.select_related("task__unit", "cohort__course", "learner")
+    # Asked with the attempt, not after: the pages of an attempt need it (see _assesses).
+    attempts = attempts.annotate(
         assessed_by_user=Exists(
             Cohort.assessors.through.objects.filter(
                 cohort_id=OuterRef("cohort_id"), user_id=user.pk
             )
         )
     )
-    if brief:
-        attempts = attempts.only(*BRIEF_FIELDS)
     try:
         attempt = attempts.get(pk=pk)
     except Attempt.DoesNotExist:

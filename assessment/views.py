@@ -252,12 +252,12 @@ def mark(request: HttpRequest, pk: int) -> HttpResponse:
         # Keyed by all that changes the form: marking raises the attempt's version, a new
         # content pack the task's; the time bounds the rest (see MARKING_PAGE_CACHE_SECONDS).
         seconds = settings.MARKING_PAGE_CACHE_SECONDS
-        body = cache.get(key) if seconds else None
-        if body is None:
-            body = _marking_form(attempt)
+        parts = cache.get(key) if seconds else None
+        if parts is None:
+            parts = _marking_page(attempt)
             if seconds:
-                cache.set(key, body, seconds)
-        context["body"] = mark_safe(body)  # noqa: S308
+                cache.set(key, parts, seconds)
+        context["head"], context["body"] = (mark_safe(part) for part in parts)  # noqa: S308
         return render(request, "assessment/mark.html", context)
 
     items = list(attempt.task.items.order_by("position", "id"))
@@ -301,37 +301,35 @@ def mark(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Marked. {attempt.learner.get_full_name()} will be told.")
         return redirect("assessment:queue")
     context["attempt"] = attempt
-    context["body"] = mark_safe(  # noqa: S308
-        _marking_form(
-            attempt,
-            items=items,
-            posted=posted,
-            stale=stale,
-            feedback=request.POST.get("feedback"),
-        )
+    parts = _marking_page(
+        attempt, items=items, posted=posted, stale=stale, feedback=request.POST.get("feedback")
     )
+    context["head"], context["body"] = (mark_safe(part) for part in parts)  # noqa: S308
     return render(request, "assessment/mark.html", context, status=status)
 
 
-def _marking_form(
+def _marking_page(
     attempt: Attempt,
     *,
     items: list[Any] | None = None,
     posted: dict[int, dict[str, str]] | None = None,
     stale: Attempt | None = None,
     feedback: str | None = None,
-) -> str:
-    """The marking form's fields, as submitted and as judged so far (or as just posted)."""
-    deferred = attempt.get_deferred_fields()
-    if deferred:
-        attempt.refresh_from_db(fields=list(deferred))
+) -> tuple[str, str]:
+    """The page's heading and the form's fields, as submitted and as judged so far (or as just
+    posted): all of the marking page but the visit's own notices and CSRF token."""
+    if attempt.get_deferred_fields():  # the brief attempt of access_attempt: read it whole
+        attempt = Attempt.objects.select_related("task__unit", "cohort", "learner").get(
+            pk=attempt.pk
+        )
     if items is None:
         items = list(attempt.task.items.order_by("position", "id"))
     posted = posted or {}
     existing = {j.item_id: j for j in attempt.judgements.select_related("assessor")}
     evidence = list(attempt.evidence.filter(withdrawn_at__isnull=True))
     submitted_items = {i["key"]: i for i in (attempt.snapshot or {}).get("items", [])}
-    return render_to_string(
+    head = render_to_string("assessment/_mark_head.html", {"attempt": attempt})
+    return head, render_to_string(
         "assessment/_mark_form.html",
         {
             "attempt": attempt,
