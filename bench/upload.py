@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 from bench.common import ROOT, _command, free_port, scratch_env, serve
 
 # The part size of the upload widget (static/js/evidence-upload.js, CHUNK_SIZE).
-CHUNK_BYTES = 16 * 1024 * 1024
+CHUNK_BYTES = 64 * 1024 * 1024
 MIB = 1024 * 1024
 
 

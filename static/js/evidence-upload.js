@@ -10,11 +10,15 @@
   if (window.flipsideEvidenceUpload) { return; } // the partial may be included more than once
   window.flipsideEvidenceUpload = true;
 
-  // One PATCH per 16 MiB: each costs the server a sign-in and permission check (a few ms) and
-  // the client a round trip, so larger parts go faster on a fast link; the server keeps what
-  // arrived of a part cut off, but a buffering proxy in front may not, so not much larger.
-  // bench/upload.py sends parts of the same size.
-  var CHUNK_SIZE = 16 * 1024 * 1024;
+  // One PATCH per 64 MiB. Each PATCH costs the server a sign-in, a permission check and the
+  // staged upload's lock (about 6 ms of CPU, measured) and the client a round trip; at 16 MiB
+  // that was a fifth of the server's CPU for a large video (bench/upload.py: 1.5 s of CPU per
+  // GiB against 1.2 s at 64 MiB). The browser sends each part from the file on disk, so the
+  // size costs no memory, and the server keeps what arrived of a part cut off (a proxy in front
+  // must not buffer request bodies: README). Not larger: a buffering proxy would lose up to a
+  // part, and hosted proxies cap a request near 100 MB. bench/upload.py sends parts of the
+  // same size.
+  var CHUNK_SIZE = 64 * 1024 * 1024;
   var RETRY_DELAYS = [0, 1000, 3000, 5000, 10000, 20000, 30000];
   var paused = []; // uploads stopped by a lost connection, restarted when back online
 

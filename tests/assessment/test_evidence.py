@@ -578,3 +578,71 @@ def test_it_forgets_the_hash_of_a_part_it_could_not_write(
 
     assert calls == [1]  # the state that had seen bytes the file never got was dropped
     assert Evidence.objects.get(pk=done.evidence_id).sha256 == hashlib.sha256(content).hexdigest()
+
+
+# Page cache -----------------------------------------------------------------------------------
+
+
+def test_it_lets_staged_bytes_leave_the_page_cache_behind_the_end(
+    attempt: Attempt, learner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(files, "BUFFER_BYTES", 16 * 1024)
+    monkeypatch.setattr(files, "DROP_BEHIND_BYTES", 64 * 1024)
+    advised: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(
+        files.os,
+        "posix_fadvise",
+        lambda fd, offset, length, advice: advised.append((offset, offset + length, advice)),
+        raising=False,
+    )
+    content = mp4_bytes(400_000)
+    first = 150_000
+
+    upload = files.start_upload(attempt, owner=learner, name="clip.mp4", length=len(content))
+    files.append_to_upload(
+        upload, user=learner, offset=0, stream=io.BytesIO(content[:first]), length=first
+    )
+    during_first = len(advised)
+    done = files.append_to_upload(
+        upload,
+        user=learner,
+        offset=first,
+        stream=io.BytesIO(content[first:]),
+        length=len(content) - first,
+    )
+
+    assert 0 < during_first < len(advised)
+    assert {advice for _, _, advice in advised} == {os.POSIX_FADV_DONTNEED}
+    # The first page stays (sniffed again on completion); nothing within reach of the end goes.
+    assert {start for start, _, _ in advised} == {files.SNIFF_BYTES}
+    assert max(end for _, end, _ in advised[:during_first]) <= first - files.DROP_BEHIND_BYTES
+    # The second part counts from where the staged file ended, not from its own first byte.
+    assert max(end for _, end, _ in advised) > first
+    assert max(end for _, end, _ in advised) <= len(content) - files.DROP_BEHIND_BYTES
+    assert Evidence.objects.get(pk=done.evidence_id).sha256 == hashlib.sha256(content).hexdigest()
+
+
+@pytest.mark.parametrize("fadvise", ["refused", "missing"])
+def test_it_stores_the_upload_where_the_page_cache_takes_no_advice(
+    attempt: Attempt, learner: Any, monkeypatch: pytest.MonkeyPatch, fadvise: str
+) -> None:
+    monkeypatch.setattr(files, "BUFFER_BYTES", 16 * 1024)
+    monkeypatch.setattr(files, "DROP_BEHIND_BYTES", 32 * 1024)
+    if fadvise == "missing":  # macOS
+        monkeypatch.delattr(files.os, "posix_fadvise", raising=False)
+    else:
+
+        def refused(*args: Any) -> None:
+            raise OSError(22, "Invalid argument")
+
+        monkeypatch.setattr(files.os, "posix_fadvise", refused, raising=False)
+    content = mp4_bytes(200_000)
+
+    upload = files.start_upload(attempt, owner=learner, name="clip.mp4", length=len(content))
+    done = _upload_in_parts(upload, learner, content, [70_000])
+
+    evidence = Evidence.objects.get(pk=done.evidence_id)
+    assert evidence.sha256 == hashlib.sha256(content).hexdigest()
+    assert evidence.size == len(content)
+    with evidence.file.open("rb") as stored:
+        assert stored.read() == content
