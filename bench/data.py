@@ -229,6 +229,13 @@ def queue() -> dict[str, Any]:
     store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
     store["_auth_user_hash"] = assessor.get_session_auth_hash()
     store.create()
+    # A signed-in browser also holds the CSRF cookie its first page set; without it every
+    # request would mint a new CSRF secret and send it back, which no real visit does.
+    from django.middleware.csrf import get_token
+    from django.test import RequestFactory
+
+    first_page = RequestFactory().get("/")
+    get_token(first_page)
 
     def queries(path: str, *, cached: bool = False) -> int:
         """Queries of a visit that renders the page (`cached`: one served from the cache)."""
@@ -249,6 +256,7 @@ def queue() -> dict[str, Any]:
     return {
         "cookie_name": settings.SESSION_COOKIE_NAME,
         "session": str(store.session_key),
+        "csrf_cookie": f"{settings.CSRF_COOKIE_NAME}={first_page.META['CSRF_COOKIE']}",
         "queue_path": "/assess/queue/",
         "mark_path": mark_path,
         "queue_queries": queries("/assess/queue/"),
