@@ -59,9 +59,10 @@ test: install system-packages node-deps
 	$(MAKE) --no-print-directory test-embedded
 	$(MAKE) --no-print-directory test-services
 
-# The unit suite on the embedded default: SQLite, in-memory channel layer, eager Celery.
+# The unit suite on the embedded default: SQLite, in-memory channel layer, eager Celery; a
+# pytest-xdist worker per core, each with its own in-memory database.
 test-embedded: install
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -q -m "not integration and not e2e" -p no:cacheprovider
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -q -m "not integration and not e2e" -p no:cacheprovider -n auto
 
 # Everything again on the services: the unit suite on PostgreSQL, then integration and browser
 # tests against real Redis, a Celery worker, daphne and Chromium.
