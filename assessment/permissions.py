@@ -6,15 +6,17 @@ PermissionDenied (they may see it, not do this).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef
+from django.db import connection
 from django.http import Http404
 
 from assessment.models import Attempt, Evidence
 from delivery.models import Cohort
 from delivery.roles import Role, roles_of
+from delivery.sql import column, table
 
 BRIEF_FIELDS = (
     *("task", "learner", "cohort", "status", "version", "claimed_by", "claimed_at"),
@@ -35,8 +37,24 @@ def _assesses(user: Any, attempt: Attempt) -> bool:
     object: the marking page asks it to show the attempt and again to allow marking."""
     asked: dict[int, bool] = attempt.__dict__.setdefault("_assessed_by", {})
     if user.pk not in asked:
-        asked[user.pk] = attempt.cohort.assessors.filter(pk=user.pk).exists()
+        with connection.cursor() as cursor:
+            cursor.execute(_assesses_sql(), [attempt.cohort_id, user.pk])
+            asked[user.pk] = cursor.fetchone() is not None
     return asked[user.pk]
+
+
+@functools.cache
+def _assesses_sql() -> str:
+    """Whether a user assesses a cohort, as SQL written once. Every visit to an attempt's pages
+    asks, the marking page's mostly served from its cache: the ORM's query (through the cohort's
+    assessors manager, or as an Exists beside the attempt) took about 1 ms of a 4 ms visit,
+    measured in-process; this takes microseconds."""
+    assessors = Cohort.assessors.through._meta
+    # Only names from the models, quoted; the ids are parameters.
+    return (
+        f"SELECT 1 FROM {table(assessors)} WHERE {column(assessors, 'cohort')} = %s "  # noqa: S608
+        f"AND {column(assessors, 'user')} = %s"
+    )
 
 
 def access_attempt(user: Any, pk: int, *, write: bool = False, brief: bool = False) -> Attempt:
@@ -48,19 +66,10 @@ def access_attempt(user: Any, pk: int, *, write: bool = False, brief: bool = Fal
         attempts = Attempt.objects.select_related("task").only(*BRIEF_FIELDS)
     else:
         attempts = Attempt.objects.select_related("task__unit", "cohort__course", "learner")
-    # Asked with the attempt, not after: the pages of an attempt need it (see _assesses).
-    attempts = attempts.annotate(
-        assessed_by_user=Exists(
-            Cohort.assessors.through.objects.filter(
-                cohort_id=OuterRef("cohort_id"), user_id=user.pk
-            )
-        )
-    )
     try:
         attempt = attempts.get(pk=pk)
     except Attempt.DoesNotExist:
         raise Http404("No such attempt") from None
-    attempt.__dict__["_assessed_by"] = {user.pk: attempt.assessed_by_user}
     held = roles_of(user)
     own = attempt.learner_id == user.pk
     visible = (

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from assessment.models import Attempt, Item, Outcome, QueueVersion, Task
 from delivery.models import Cohort, Enrolment, PerformanceCriterion, Unit
 from delivery.roles import Role, roles_of
+from delivery.sql import column, table
 
 
 def search_enrolments(*, query: str) -> QuerySet[Enrolment]:
@@ -57,8 +60,29 @@ def queue_scope(user: Any) -> QueueScope:
     if Role.ADMINISTRATOR in roles_of(user):
         versions = sorted(QueueVersion.objects.values_list("cohort_id", "version"))
         return QueueScope(None, "all:" + ",".join(f"{c}.{v}" for c, v in versions))
-    rows = sorted(Cohort.objects.assessed_by(user).values_list("pk", "queue_version__version"))
+    with connection.cursor() as cursor:
+        cursor.execute(_assessed_cohorts_sql(), [user.pk])
+        rows = sorted(cursor.fetchall())
     return QueueScope([pk for pk, _ in rows], "ids:" + ",".join(f"{pk}.{v or 0}" for pk, v in rows))
+
+
+@functools.cache
+def _assessed_cohorts_sql() -> str:
+    """The assessor's cohorts with their queue counters, as SQL written once.
+
+    This runs on every visit to the queue, most of them served from the cache, where building
+    the ORM's query (a join through the assessors table and a reverse one-to-one) took 0.5-1 ms
+    of a 3-4 ms visit (measured in-process). Names come from the models (delivery/sql.py), so a
+    renamed table or column follows."""
+    assessors = Cohort.assessors.through._meta
+    versions = QueueVersion._meta
+    cohort = column(assessors, "cohort")
+    # Only names from the models, quoted; the user's id is a parameter.
+    return (
+        f"SELECT a.{cohort}, v.{column(versions, 'version')} FROM {table(assessors)} a "  # noqa: S608
+        f"LEFT JOIN {table(versions)} v ON v.{column(versions, 'cohort')} = a.{cohort} "
+        f"WHERE a.{column(assessors, 'user')} = %s"
+    )
 
 
 def _waiting(scope: QueueScope) -> QuerySet[Attempt]:
