@@ -16,12 +16,13 @@ from django.http import Http404
 from assessment.models import Attempt, Evidence
 from delivery.models import Cohort
 from delivery.roles import Role, roles_of
-from delivery.sql import column, table
+from delivery.sql import PkReader, column, table
 
-BRIEF_FIELDS = (
-    *("task", "learner", "cohort", "status", "version", "claimed_by", "claimed_at"),
-    *("task__title", "task__version"),
-)
+BRIEF_FIELDS = ("task", "learner", "cohort", "status", "version", "claimed_by", "claimed_at")
+BRIEF_TASK_FIELDS = ("title", "version")
+# The marking page's read on every visit, its form served from the cache: by the ORM (as
+# select_related("task").only(...)) building the query took about 0.3 ms of a 2.3 ms visit.
+_read_brief_attempt = PkReader(Attempt, BRIEF_FIELDS, related={"task": BRIEF_TASK_FIELDS})
 
 
 def can_mark(user: Any, attempt: Attempt) -> bool:
@@ -63,13 +64,16 @@ def access_attempt(user: Any, pk: int, *, write: bool = False, brief: bool = Fal
     attempt and decides access (BRIEF_FIELDS), for a page that shows the rest from its cache;
     the rest is read when used."""
     if brief:
-        attempts = Attempt.objects.select_related("task").only(*BRIEF_FIELDS)
+        found = _read_brief_attempt(pk)
+        if found is None:
+            raise Http404("No such attempt")
+        attempt = found
     else:
         attempts = Attempt.objects.select_related("task__unit", "cohort__course", "learner")
-    try:
-        attempt = attempts.get(pk=pk)
-    except Attempt.DoesNotExist:
-        raise Http404("No such attempt") from None
+        try:
+            attempt = attempts.get(pk=pk)
+        except Attempt.DoesNotExist:
+            raise Http404("No such attempt") from None
     held = roles_of(user)
     own = attempt.learner_id == user.pk
     visible = (

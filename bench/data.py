@@ -111,7 +111,7 @@ def dashboard() -> dict[str, Any]:
     def session_for(user: Any) -> str:
         store = SessionStore()
         store["_auth_user_id"] = str(user.pk)
-        store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+        store["_auth_user_backend"] = "delivery.backends.AccountBackend"
         store["_auth_user_hash"] = user.get_session_auth_hash()
         store.create()
         return str(store.session_key)
@@ -226,7 +226,7 @@ def queue() -> dict[str, Any]:
 
     store = SessionStore()
     store["_auth_user_id"] = str(assessor.pk)
-    store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    store["_auth_user_backend"] = "delivery.backends.AccountBackend"
     store["_auth_user_hash"] = assessor.get_session_auth_hash()
     store.create()
     # A signed-in browser also holds the CSRF cookie its first page set; without it every

@@ -282,7 +282,7 @@ CONTENT_PACK_MAX_FILE_MB = env.integer("CONTENT_PACK_MAX_FILE_MB", 512, minimum=
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "delivery.backends.AccountBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -77,6 +77,25 @@ def test_it_signs_out_only_by_post(client_for: Any, learner: Any) -> None:
     assert "_auth_user_id" not in client.session
 
 
+def test_a_signed_in_session_ends_when_the_user_is_deactivated_or_changes_password(
+    client: Any, learner: Any, other_learner: Any
+) -> None:
+    """The session's user is read by delivery.backends.AccountBackend: still refused when
+    inactive, still signed out by a password change elsewhere (the session's hash)."""
+    sign_in(client, learner.username, PASSWORD)
+    assert client.get("/learn/").status_code == 200
+    assert client.session["_auth_user_backend"] == "delivery.backends.AccountBackend"
+    learner.is_active = False
+    learner.save(update_fields=["is_active"])
+    assert client.get("/learn/")["Location"].startswith("/accounts/login/")
+
+    sign_in(client, other_learner.username, PASSWORD)
+    assert client.get("/learn/").status_code == 200
+    other_learner.set_password("a different long passphrase")
+    other_learner.save(update_fields=["password"])
+    assert client.get("/learn/")["Location"].startswith("/accounts/login/")
+
+
 def test_it_emails_a_reset_link_after_commit(
     client: Any, learner: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
