@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from assessment import exports
 from assessment.evidence import add_evidence
-from assessment.models import AuditEvent, RecordExport
+from assessment.models import AuditEvent, AuditorGrant, RecordExport
 from assessment.records import RecordFilters
 from delivery.roles import Role
 from delivery.services import enrol_learner
@@ -240,6 +240,31 @@ def test_a_read_only_auditor_may_export_only_within_their_grant(
     assert any(name.startswith(folder(assessed)) for name in names)
     assert not any(name.startswith(folder(outside)) for name in names)
     assert not any(f"records/{outsider.pk}-" in name for name in names)
+
+
+def test_once_an_auditors_grants_have_ended_every_export_page_is_refused(
+    client_for: Any, auditor: Any, assessed: dict[str, Any]
+) -> None:
+    """An archive built inside a grant is not downloadable after it: the grant, not the
+    archive, is what allows the auditor to see those records."""
+    made = grant(auditor, cohorts=[assessed["cohort"]])
+    export = queued(auditor, assessed)
+    exports.build_record_export(export.pk)
+    client = client_for(auditor)
+    assert client.get(f"{URL}{export.public_id}/download").status_code == 200
+
+    AuditorGrant.objects.filter(pk=made.pk).update(
+        starts_at=timezone.now() - timedelta(days=10), ends_at=timezone.now() - timedelta(days=1)
+    )
+    for url in (
+        URL,
+        f"{URL}{export.public_id}/",
+        f"{URL}{export.public_id}/download",
+        "/assess/records/outcomes.csv",
+    ):
+        assert client.get(url).status_code == 403, url
+    assert client.post(URL, {}).status_code == 403
+    assert RecordExport.objects.count() == 1
 
 
 def test_evidence_of_the_same_name_is_kept_apart(
