@@ -342,6 +342,26 @@ class AnnouncementRead(models.Model):
         return f"{self.learner_id} read {self.announcement_id}"
 
 
+class AnnouncementEmail(models.Model):
+    """An announcement e-mailed to a learner: what the e-mail job has done, kept so that a
+    retried or redelivered job (an SMTP failure half-way, a worker restarted) e-mails only the
+    learners not yet e-mailed, and two runs at once never e-mail the same learner twice."""
+
+    announcement = models.ForeignKey(Announcement, on_delete=models.CASCADE, related_name="emails")
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["announcement", "learner"], name="emailed_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.announcement_id} e-mailed to {self.learner_id}"
+
+
 class ContentPack(models.Model):
     """A content pack imported into this catalogue, by its own id and version."""
 

@@ -10,12 +10,13 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from delivery.models import (
     Announcement,
+    AnnouncementEmail,
     AnnouncementRead,
     Cohort,
     Course,
@@ -154,25 +155,45 @@ def post_announcement(cohort: Cohort, *, author: Any, title: str, body: str) -> 
 
 
 def send_announcement_emails(announcement: Announcement) -> int:
-    """One e-mail per active learner of the cohort, over one SMTP connection."""
+    """E-mail the cohort's active learners not yet e-mailed this announcement, over one SMTP
+    connection; returns how many were sent now.
+
+    Each learner is recorded (AnnouncementEmail, unique per learner) just before their e-mail
+    goes, and the record is taken back if sending fails, so a retry after an SMTP error picks up
+    where the last run stopped, and a run that finds a learner already recorded (another run at
+    the same time) skips them. A worker killed between the record and the send loses that one
+    e-mail rather than sending it twice; the announcement still shows in the app.
+    """
     recipients = list(
         announcement.cohort.enrolments.filter(status=Enrolment.Status.ACTIVE)
         .exclude(learner__email="")
-        .values_list("learner__email", flat=True)
+        .exclude(learner_id__in=announcement.emails.values("learner_id"))
+        .values_list("learner_id", "learner__email")
     )
+    if not recipients:
+        return 0
     subject = f"{announcement.cohort.course.title}: {announcement.title}"
     context = {"announcement": announcement, "provider_name": settings.PROVIDER_NAME}
     text = render_to_string("delivery/email/announcement.txt", context)
     html = render_to_string("delivery/email/announcement.html", context)
-    messages = []
-    for address in recipients:
-        message = EmailMultiAlternatives(subject, text, None, [address])
-        message.attach_alternative(html, "text/html")
-        messages.append(message)
-    if not messages:
-        return 0
+    sent = 0
     with get_connection() as connection:
-        return connection.send_messages(messages) or 0
+        for learner_id, address in recipients:
+            try:
+                with transaction.atomic():
+                    record = AnnouncementEmail.objects.create(
+                        announcement=announcement, learner_id=learner_id
+                    )
+            except IntegrityError:
+                continue  # another run has e-mailed them, or is about to
+            message = EmailMultiAlternatives(subject, text, None, [address])
+            message.attach_alternative(html, "text/html")
+            try:
+                sent += connection.send_messages([message]) or 0
+            except BaseException:
+                record.delete()  # not sent: the retry sends it
+                raise
+    return sent
 
 
 def mark_announcement_read(learner: Any, announcement: Announcement) -> None:

@@ -4,9 +4,12 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.mail.backends import locmem
 
-from delivery.models import Announcement, AnnouncementRead, Enrolment
-from delivery.services import enrol_learner, post_announcement
+from delivery.models import Announcement, AnnouncementEmail, AnnouncementRead, Enrolment
+from delivery.roles import Role
+from delivery.services import enrol_learner, post_announcement, send_announcement_emails
+from tests.factories import UserFactory
 
 
 def new_url(cohort: Any) -> str:
@@ -93,3 +96,53 @@ def test_announcement_markdown_renders_inert(
     html = client_for(learner).get("/learn/").content.decode()
     assert "<script>alert" not in html
     assert 'href="javascript:' not in html
+
+
+class FailingOnce(locmem.EmailBackend):
+    """Django's test outbox, with an SMTP failure on the second message of the first run."""
+
+    failed = False
+
+    def send_messages(self, messages: Any) -> int:
+        if len(mail.outbox) == 1 and not FailingOnce.failed:
+            FailingOnce.failed = True
+            raise OSError("421 service not available")
+        return super().send_messages(messages)
+
+
+def test_a_retry_after_a_failure_emails_only_the_learners_not_yet_emailed(
+    settings: Any, trainer: Any, cohort: Any
+) -> None:
+    learners = [UserFactory(roles=[Role.LEARNER]) for _ in range(3)]
+    for each in learners:
+        enrol_learner(each, cohort)
+    announcement = Announcement.objects.create(
+        cohort=cohort, author=trainer, title="Room change", body="Room 4."
+    )
+    settings.EMAIL_BACKEND = "tests.delivery.test_announcements.FailingOnce"
+    FailingOnce.failed = False
+
+    with pytest.raises(OSError, match="421"):
+        send_announcement_emails(announcement)
+    assert len(mail.outbox) == 1
+    assert AnnouncementEmail.objects.filter(announcement=announcement).count() == 1
+
+    assert send_announcement_emails(announcement) == 2  # the retry
+    assert sorted(address for m in mail.outbox for address in m.to) == sorted(
+        each.email for each in learners
+    )
+    assert send_announcement_emails(announcement) == 0  # a redelivered job
+    assert len(mail.outbox) == 3
+
+
+def test_a_learner_another_run_has_taken_is_skipped(
+    trainer: Any, learner: Any, other_learner: Any, cohort: Any
+) -> None:
+    enrol_learner(learner, cohort)
+    enrol_learner(other_learner, cohort)
+    announcement = Announcement.objects.create(
+        cohort=cohort, author=trainer, title="Room change", body="Room 4."
+    )
+    AnnouncementEmail.objects.create(announcement=announcement, learner=learner)
+    assert send_announcement_emails(announcement) == 1
+    assert [m.to for m in mail.outbox] == [[other_learner.email]]
