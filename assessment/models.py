@@ -223,6 +223,8 @@ class Attempt(models.Model):
             models.Index(fields=["status", "submitted_at"], name="attempt_queue"),
             # The assessor's queue: waiting attempts of a few cohorts among many.
             models.Index(fields=["status", "cohort", "submitted_at"], name="attempt_queue_cohort"),
+            # The queue's counts: grouped from the index alone, without reading the attempts.
+            models.Index(fields=["status", "cohort", "task"], name="attempt_queue_counts"),
         ]
 
     def __str__(self) -> str:

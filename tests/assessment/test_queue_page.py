@@ -184,3 +184,50 @@ def test_the_counter_rises_only_with_a_committed_change(cohort: Any) -> None:
     with pytest.raises(RuntimeError):
         failing_change()
     assert QueueVersion.objects.get(cohort=cohort).version == 2
+
+
+def test_the_counts_name_each_cohort_unit_and_task_with_its_waiting_attempts(
+    client_for: Any,
+    assessor: Any,
+    administrator: Any,
+    cohort: Any,
+    waiting: dict[str, Any],
+    other_learner: Any,
+) -> None:
+    """Counted per cohort and task, then named: every filter choice carries its number, only
+    submitted attempts count, and the assessor's counts stay within their cohorts."""
+    from assessment.selectors import queue_counts, queue_scope
+
+    mine = waiting["mine"]
+    second = assessable_unit(course=cohort.course)
+    enrol_learner(other_learner, cohort)
+    submit(other_learner, mine["task"], cohort)
+    submit(other_learner, second["task"], cohort)
+    drafting = UserFactory(roles=[Role.LEARNER])
+    enrol_learner(drafting, cohort)
+    services.start_attempt(drafting, second["task"], cohort)  # a draft: not counted
+
+    counts = queue_counts(queue_scope(assessor))
+    assert counts.total == 3
+    assert counts.by_cohort == [(cohort.pk, cohort.name, 3)]
+    assert sorted(counts.by_unit) == sorted(
+        [(mine["unit"].pk, mine["unit"].code, 2), (second["unit"].pk, second["unit"].code, 1)]
+    )
+    assert sorted(counts.by_task) == sorted(
+        [(mine["task"].pk, mine["task"].title, 2), (second["task"].pk, second["task"].title, 1)]
+    )
+    html = client_for(assessor).get(URL).content.decode()
+    assert f"{mine['unit'].code} (2)</option>" in html
+    assert f"{second['task'].title} (1)</option>" in html
+
+    everything = queue_counts(queue_scope(administrator))
+    assert everything.total == 4
+    assert len(everything.by_cohort) == 2
+
+
+def test_an_assessor_of_no_cohort_sees_an_empty_queue(client_for: Any, waiting: Any) -> None:
+    newcomer = UserFactory(roles=[Role.ASSESSOR])
+    response = client_for(newcomer).get(URL)
+    assert response.status_code == 200
+    assert "0 attempts waiting in your cohorts." in response.content.decode()
+    assert "/mark/" not in response.content.decode()
