@@ -12,6 +12,12 @@ def main() -> None:
     from config.env import exit_on_env_error
 
     with exit_on_env_error():
+        # Read the settings first: Django defers a settings error, so a command that does not
+        # read them itself (makemigrations, migrate, shell) would fail later on an unrelated
+        # "Models aren't loaded yet" instead of naming the variable.
+        from django.conf import settings
+
+        settings.INSTALLED_APPS  # noqa: B018
         execute_from_command_line(sys.argv)
 
 

@@ -118,8 +118,9 @@ def test_it_stops_with_one_line_naming_a_bad_variable(
     assert lines[0].startswith(f"flipside: configuration error: {variable}: ")
 
 
-def test_it_requires_a_secret_key_outside_debug(tmp_path: Path) -> None:
-    result = run(["manage.py", "check"], {"DEBUG": "false"}, tmp_path)
+@pytest.mark.parametrize("command", [["check"], ["makemigrations", "--check"], ["migrate"]])
+def test_it_requires_a_secret_key_outside_debug(tmp_path: Path, command: list[str]) -> None:
+    result = run(["manage.py", *command], {"DEBUG": "false"}, tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip() == (
         "flipside: configuration error: SECRET_KEY: must be set when DEBUG is off"
