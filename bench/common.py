@@ -88,11 +88,11 @@ def _command(kind: str, port: int) -> list[str]:
             "config.asgi:application",
         ]
     if kind == "gunicorn":
-        workers = str(os.cpu_count() or 2)
+        # As deployed (README): config/gunicorn.py's workers, threads and sockets.
         return [
             sys.executable, "-m", "gunicorn", "config.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--workers", workers,
-            "--worker-class", "gthread", "--threads", "4", "--log-level", "warning",
+            "--config", str(ROOT / "config" / "gunicorn.py"),
+            "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
         ]  # fmt: skip
     raise ValueError(kind)
 

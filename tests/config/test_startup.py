@@ -153,3 +153,83 @@ def test_the_stale_migrations_check_finds_nothing(tmp_path: Path) -> None:
         ["manage.py", "makemigrations", "--check", "--dry-run"], {"DEBUG": "true"}, tmp_path
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_gunicorn_serves_with_the_deployed_settings_on_a_socket_per_worker(
+    tmp_path: Path,
+) -> None:
+    """config/gunicorn.py as the README runs it: it loads, serves, and gives each worker its
+    own listening socket (reuse_port), so the kernel spreads connections across workers."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    migrated = run(["manage.py", "migrate", "-v", "0"], {"DEBUG": "true"}, tmp_path)
+    assert migrated.returncode == 0, migrated.stderr
+    env = {k: v for k, v in os.environ.items() if k not in _MODE_VARIABLES}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "VAR_DIR": str(tmp_path / "var"),
+            "DEBUG": "true",
+            "WEB_CONCURRENCY": "2",
+        }
+    )
+    command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py"]
+    server = subprocess.Popen(
+        [*command, "config.wsgi:application", "--bind", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert time.monotonic() < deadline, "gunicorn did not answer"
+                time.sleep(0.2)
+        workers = []
+        while len(workers) < 2 and time.monotonic() < deadline:
+            children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text()
+            workers = [int(pid) for pid in children.split()]
+            time.sleep(0.1)
+        assert len(workers) == 2
+
+        def listening_inodes(pid: int) -> set[str]:
+            sockets = set()
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                try:
+                    target = os.readlink(fd)
+                except FileNotFoundError:  # closed meanwhile
+                    continue
+                if target.startswith("socket:["):
+                    sockets.add(target.removeprefix("socket:[").rstrip("]"))
+            return sockets & _listening(port)
+
+        first, second = (listening_inodes(pid) for pid in workers)
+        assert first
+        assert second
+        assert not first & second  # each worker its own socket
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _listening(port: int) -> set[str]:
+    """The inodes of the TCP sockets listening on `port` (state 0A in /proc/net/tcp)."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":
+            found.add(fields[9])
+    return found
