@@ -5,7 +5,6 @@ cost more than the rest of the request's work (measured in the docstring of each
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -34,6 +33,7 @@ def _quote(name: str | None) -> str:
 
 
 Converter = Callable[[Any, Any, Any], Any]
+_CONVERTERS_ATTR = "_flipside_pk_reader_converters"
 
 
 class _Part:
@@ -85,9 +85,6 @@ class PkReader(Generic[M]):
         self._fields = fields
         self._related = dict(related or {})
         self._built: tuple[str, list[_Part]] | None = None
-        self._converters: weakref.WeakKeyDictionary[Any, list[list[list[Converter]]]] = (
-            weakref.WeakKeyDictionary()
-        )
         self._lock = threading.Lock()
 
     def _build(self) -> tuple[str, list[_Part]]:
@@ -117,18 +114,32 @@ class PkReader(Generic[M]):
         )
         return sql, parts
 
-    def _converters_for(self, parts: list[_Part]) -> list[list[list[Converter]]]:
-        """The value converters the ORM would apply (SQLCompiler.get_converters), per
-        connection: their methods are bound to it, and each thread has its own."""
-        db = connections[DEFAULT_DB_ALIAS]
-        found = self._converters.get(db)
+    def _converters_for(self, db: Any, parts: list[_Part]) -> list[list[list[Converter]]]:
+        """The value converters the ORM would apply (SQLCompiler.get_converters), kept on the
+        connection they are bound to (each thread has its own), so they go with it: cached
+        here, keyed by connection, they would hold every connection a thread ever opened (ASGI
+        runs each request on a new thread)."""
+        kept: dict[PkReader[Any], list[list[list[Converter]]]] = db.__dict__.setdefault(
+            _CONVERTERS_ATTR, {}
+        )
+        found = kept.get(self)
         if found is None:
-            found = [
+            found = kept[self] = [
                 [db.ops.get_db_converters(col) + col.get_db_converters(db) for col in part.cols]
                 for part in parts
             ]
-            self._converters[db] = found
         return found
+
+    def _out_of_range(self, db: Any, key: Any) -> bool:
+        """A key no row can have because the column cannot hold it: the ORM answers such a
+        lookup with no rows (IntegerFieldOverflow); SQLite's driver would raise instead."""
+        if not isinstance(key, int):
+            return False
+        try:
+            low, high = db.ops.integer_field_range(self.model._meta.pk.get_internal_type())
+        except KeyError:  # not an integer key
+            return False
+        return (low is not None and key < low) or (high is not None and key > high)
 
     def __call__(self, pk: Any) -> M | None:
         """The instance, or None when no row has this key."""
@@ -138,12 +149,14 @@ class PkReader(Generic[M]):
         sql, parts = self._built
         db = connections[DEFAULT_DB_ALIAS]
         key = self.model._meta.pk.get_db_prep_value(pk, db, prepared=False)
+        if self._out_of_range(db, key):
+            return None
         with db.cursor() as cursor:
             cursor.execute(sql, [key])
             row = cursor.fetchone()
         if row is None:
             return None
-        converters = self._converters_for(parts)
+        converters = self._converters_for(db, parts)
         instances: list[Model | None] = []
         start = 0
         for part, part_converters in zip(parts, converters, strict=True):

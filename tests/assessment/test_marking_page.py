@@ -199,3 +199,8 @@ def test_reading_the_page_renews_ones_own_claim_only_now_and_then(
         client.get(url(attempt))
     attempt.refresh_from_db()
     assert attempt.claimed_at > claimed_at
+
+
+def test_an_attempt_number_no_column_can_hold_is_not_found(client_for: Any, assessor: Any) -> None:
+    response = client_for(assessor).get("/assess/attempts/99999999999999999999/mark/")
+    assert response.status_code == 404

@@ -119,3 +119,37 @@ def test_a_wrong_description_is_refused_with_its_reason(
     model = Enrolment if "status" in fields else User
     with pytest.raises(ValueError, match=message):
         PkReader(model, fields, related=related)(1)
+
+
+def test_a_key_no_column_can_hold_reads_nothing_as_the_orm_would(learner: Any) -> None:
+    huge = 10**20  # SQLite's driver raises OverflowError for it; the ORM finds no row
+    assert not User.objects.filter(pk=huge).exists()
+    assert PkReader(User)(huge) is None
+    assert PkReader(User)(-(10**20)) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_threads_connection_is_not_kept_alive_by_a_reader() -> None:
+    """Under ASGI each request runs on a new thread with its own connection; a reader must
+    not hold on to those connections once their threads are done."""
+    import gc
+    import threading
+    import weakref
+
+    from django.db import connections
+
+    user = User.objects.create(username="threaded")
+    reader = PkReader(User)
+    seen: list[Any] = []
+
+    def visit() -> None:
+        assert reader(user.pk) is not None
+        seen.append(weakref.ref(connections["default"]))
+        connections["default"].close()
+
+    thread = threading.Thread(target=visit)
+    thread.start()
+    thread.join()
+    gc.collect()
+    assert len(seen) == 1
+    assert seen[0]() is None
