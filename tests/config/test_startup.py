@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -155,18 +156,9 @@ def test_the_stale_migrations_check_finds_nothing(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_gunicorn_serves_with_the_deployed_settings_on_a_socket_per_worker(
-    tmp_path: Path,
-) -> None:
-    """config/gunicorn.py as the README runs it: it loads, serves, and gives each worker its
-    own listening socket (reuse_port), so the kernel spreads connections across workers."""
-    import socket
-    import time
-    import urllib.request
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def _gunicorn(tmp_path: Path, bind: str) -> subprocess.Popen[str]:
+    """gunicorn with config/gunicorn.py as the README runs it, two workers, on the embedded
+    default in a scratch folder (migrated)."""
     migrated = run(["manage.py", "migrate", "-v", "0"], {"DEBUG": "true"}, tmp_path)
     assert migrated.returncode == 0, migrated.stderr
     env = {k: v for k, v in os.environ.items() if k not in _MODE_VARIABLES}
@@ -179,44 +171,81 @@ def test_gunicorn_serves_with_the_deployed_settings_on_a_socket_per_worker(
         }
     )
     command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py"]
-    server = subprocess.Popen(
-        [*command, "config.wsgi:application", "--bind", f"127.0.0.1:{port}"],
+    return subprocess.Popen(
+        [*command, "config.wsgi:application", "--bind", bind],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
+
+
+def _healthz(connect: Any, server: subprocess.Popen[str]) -> None:
+    """Wait until /healthz answers 200 over a fresh connection from `connect()`."""
+    import time
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with connect() as sock:
+                sock.sendall(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+                answer = sock.recv(64)
+            assert answer.startswith(b"HTTP/1.0 200") or answer.startswith(b"HTTP/1.1 200"), answer
+            return
+        except OSError:
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            assert time.monotonic() < deadline, "gunicorn did not answer"
+            time.sleep(0.2)
+
+
+def _listening_sockets_of_workers(
+    server: subprocess.Popen[str], listening: set[str]
+) -> list[set[str]]:
+    """For each of the two workers, the inodes of its sockets among `listening`."""
+    import time
+
+    workers: list[int] = []
+    deadline = time.monotonic() + 30
+    while len(workers) < 2 and time.monotonic() < deadline:
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text()
+        workers = [int(pid) for pid in children.split()]
+        time.sleep(0.1)
+    assert len(workers) == 2
+    found = []
+    for pid in workers:
+        sockets = set()
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                    assert r.status == 200
-                    break
-            except OSError:
-                assert server.poll() is None, server.stderr.read() if server.stderr else ""
-                assert time.monotonic() < deadline, "gunicorn did not answer"
-                time.sleep(0.2)
-        workers = []
-        while len(workers) < 2 and time.monotonic() < deadline:
-            children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text()
-            workers = [int(pid) for pid in children.split()]
-            time.sleep(0.1)
-        assert len(workers) == 2
+                target = os.readlink(fd)
+            except FileNotFoundError:  # closed meanwhile
+                continue
+            if target.startswith("socket:["):
+                sockets.add(target.removeprefix("socket:[").rstrip("]"))
+        found.append(sockets & listening)
+    return found
 
-        def listening_inodes(pid: int) -> set[str]:
-            sockets = set()
-            for fd in Path(f"/proc/{pid}/fd").iterdir():
-                try:
-                    target = os.readlink(fd)
-                except FileNotFoundError:  # closed meanwhile
-                    continue
-                if target.startswith("socket:["):
-                    sockets.add(target.removeprefix("socket:[").rstrip("]"))
-            return sockets & _listening(port)
 
-        first, second = (listening_inodes(pid) for pid in workers)
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_gunicorn_serves_with_the_deployed_settings_on_a_socket_per_worker(
+    tmp_path: Path,
+) -> None:
+    """On TCP each worker listens on its own socket (reuse_port), so the kernel spreads
+    connections across workers."""
+    import socket
+
+    port = _free_port()
+    server = _gunicorn(tmp_path, f"127.0.0.1:{port}")
+    try:
+        _healthz(lambda: socket.create_connection(("127.0.0.1", port), timeout=2), server)
+        first, second = _listening_sockets_of_workers(server, _listening_tcp(port))
         assert first
         assert second
         assert not first & second  # each worker its own socket
@@ -225,7 +254,46 @@ def test_gunicorn_serves_with_the_deployed_settings_on_a_socket_per_worker(
         server.wait(timeout=30)
 
 
-def _listening(port: int) -> set[str]:
+def test_gunicorn_on_a_unix_socket_shares_it_between_workers(tmp_path: Path) -> None:
+    """A socket per worker would leave one worker reachable: each would replace the file."""
+    import socket
+
+    path = tmp_path / "web.sock"
+    server = _gunicorn(tmp_path, f"unix:{path}")
+
+    def connect() -> socket.socket:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(2)
+        sock.connect(str(path))
+        return sock
+
+    try:
+        _healthz(connect, server)
+        first, second = _listening_sockets_of_workers(server, _listening_unix(path))
+        assert first
+        assert first == second  # the one socket, in both
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_gunicorn_refuses_an_address_already_in_use(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = _gunicorn(tmp_path, f"127.0.0.1:{port}")
+        try:
+            _, errors = server.communicate(timeout=30)
+        finally:
+            server.kill()
+    assert server.returncode != 0
+    assert f"127.0.0.1:{port} is already in use" in errors
+
+
+def _listening_tcp(port: int) -> set[str]:
     """The inodes of the TCP sockets listening on `port` (state 0A in /proc/net/tcp)."""
     found = set()
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
@@ -233,3 +301,25 @@ def _listening(port: int) -> set[str]:
         if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":
             found.add(fields[9])
     return found
+
+
+def _listening_unix(path: Path) -> set[str]:
+    """The inodes of the Unix sockets listening at `path` (flag 00010000: __SO_ACCEPTCON)."""
+    found = set()
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 8 and fields[7] == str(path) and fields[3] == "00010000":
+            found.add(fields[6])
+    return found
+
+
+def test_gunicorn_names_a_bad_thread_count_in_one_line(tmp_path: Path) -> None:
+    result = run(
+        ["-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application"],
+        {"DEBUG": "true", "WEB_THREADS": "many"},
+        tmp_path,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "flipside: configuration error: WEB_THREADS: expected a whole number, got 'many'"
+    )
