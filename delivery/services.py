@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import smtplib
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -25,6 +27,8 @@ from delivery.models import (
     ResourceProgress,
 )
 from delivery.roles import Role, forget_roles, roles_of
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -156,18 +160,22 @@ def post_announcement(cohort: Cohort, *, author: Any, title: str, body: str) -> 
 
 def send_announcement_emails(announcement: Announcement) -> int:
     """E-mail the cohort's active learners not yet e-mailed this announcement, over one SMTP
-    connection; returns how many were sent now.
+    connection; returns how many were sent now. Meant to run outside any transaction (the
+    Celery job), so each learner's record commits with their e-mail.
 
     Each learner is recorded (AnnouncementEmail, unique per learner) just before their e-mail
     goes, and the record is taken back if sending fails, so a retry after an SMTP error picks up
     where the last run stopped, and a run that finds a learner already recorded (another run at
-    the same time) skips them. A worker killed between the record and the send loses that one
-    e-mail rather than sending it twice; the announcement still shows in the app.
+    the same time) skips them. Only the e-mail in flight when something breaks can be lost (the
+    worker killed before it went) or go twice (the connection lost after the server took it);
+    the announcement itself is always in the app. An address the server refuses outright is
+    logged and skipped, so it cannot stop the e-mails to the learners after it.
     """
     recipients = list(
         announcement.cohort.enrolments.filter(status=Enrolment.Status.ACTIVE)
         .exclude(learner__email="")
         .exclude(learner_id__in=announcement.emails.values("learner_id"))
+        .order_by("learner_id")
         .values_list("learner_id", "learner__email")
     )
     if not recipients:
@@ -190,6 +198,13 @@ def send_announcement_emails(announcement: Announcement) -> int:
             message.attach_alternative(html, "text/html")
             try:
                 sent += connection.send_messages([message]) or 0
+            except smtplib.SMTPRecipientsRefused:
+                record.delete()
+                logger.warning(
+                    "announcement %s: the mail server refused %s's address",
+                    announcement.pk,
+                    learner_id,
+                )
             except BaseException:
                 record.delete()  # not sent: the retry sends it
                 raise

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import smtplib
 from typing import Any
 
 import pytest
@@ -135,14 +136,66 @@ def test_a_retry_after_a_failure_emails_only_the_learners_not_yet_emailed(
     assert len(mail.outbox) == 3
 
 
+class RacingRun(locmem.EmailBackend):
+    """While the first e-mail goes, another run records the next learner."""
+
+    announcement: Any = None
+    next_learner: Any = None
+
+    def send_messages(self, messages: Any) -> int:
+        if RacingRun.next_learner is not None:
+            AnnouncementEmail.objects.create(
+                announcement=RacingRun.announcement, learner=RacingRun.next_learner
+            )
+            RacingRun.next_learner = None
+        return super().send_messages(messages)
+
+
 def test_a_learner_another_run_has_taken_is_skipped(
-    trainer: Any, learner: Any, other_learner: Any, cohort: Any
+    settings: Any, trainer: Any, learner: Any, other_learner: Any, cohort: Any
 ) -> None:
     enrol_learner(learner, cohort)
     enrol_learner(other_learner, cohort)
     announcement = Announcement.objects.create(
         cohort=cohort, author=trainer, title="Room change", body="Room 4."
     )
-    AnnouncementEmail.objects.create(announcement=announcement, learner=learner)
+    first, second = sorted([learner, other_learner], key=lambda user: user.pk)
+    settings.EMAIL_BACKEND = "tests.delivery.test_announcements.RacingRun"
+    RacingRun.announcement, RacingRun.next_learner = announcement, second
+
     assert send_announcement_emails(announcement) == 1
-    assert [m.to for m in mail.outbox] == [[other_learner.email]]
+    assert [m.to for m in mail.outbox] == [[first.email]]
+    assert AnnouncementEmail.objects.filter(announcement=announcement).count() == 2
+
+
+class RefusingOne(locmem.EmailBackend):
+    refused = ""
+
+    def send_messages(self, messages: Any) -> int:
+        if messages[0].to == [RefusingOne.refused]:
+            raise smtplib.SMTPRecipientsRefused({RefusingOne.refused: (550, b"No such user")})
+        return super().send_messages(messages)
+
+
+def test_an_address_the_server_refuses_does_not_stop_the_others(
+    settings: Any, trainer: Any, cohort: Any, caplog: Any
+) -> None:
+    learners = sorted(
+        (UserFactory(roles=[Role.LEARNER]) for _ in range(3)), key=lambda user: user.pk
+    )
+    for each in learners:
+        enrol_learner(each, cohort)
+    announcement = Announcement.objects.create(
+        cohort=cohort, author=trainer, title="Room change", body="Room 4."
+    )
+    settings.EMAIL_BACKEND = "tests.delivery.test_announcements.RefusingOne"
+    RefusingOne.refused = learners[0].email
+
+    assert send_announcement_emails(announcement) == 2
+    assert [m.to for m in mail.outbox] == [[learners[1].email], [learners[2].email]]
+    emailed = AnnouncementEmail.objects.filter(announcement=announcement)
+    assert sorted(emailed.values_list("learner_id", flat=True)) == [
+        learners[1].pk,
+        learners[2].pk,
+    ]
+    assert "refused" in caplog.text
