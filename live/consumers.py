@@ -408,6 +408,10 @@ async def _hand_lower(c: LiveRoomConsumer, data: dict[str, Any]) -> None:
     await _in_thread(services.lower_hand)(c.session, c.user)
 
 
+async def _hand_lower_for(c: LiveRoomConsumer, data: dict[str, Any]) -> None:
+    await _in_thread(services.lower_hand_for)(c.session, by=c.user, user_id=data["user_id"])
+
+
 async def _hand_next(c: LiveRoomConsumer, data: dict[str, Any]) -> None:
     await _in_thread(services.next_hand)(c.session, by=c.user)
 
@@ -458,6 +462,7 @@ COMMANDS: dict[str, Command] = {
     "answer": Command(forms.QuestionRefForm, True, _answer),
     "hand_raise": Command(forms.EmptyForm, False, _hand_raise),
     "hand_lower": Command(forms.EmptyForm, False, _hand_lower),
+    "hand_lower_for": Command(forms.UserRefForm, True, _hand_lower_for),
     "hand_next": Command(forms.EmptyForm, True, _hand_next),
     "hand_clear": Command(forms.EmptyForm, True, _hand_clear),
     "poll_open": Command(forms.PollOpenForm, True, _poll_open),

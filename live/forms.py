@@ -113,6 +113,10 @@ class MuteForm(forms.Form):
     muted = forms.BooleanField(required=False)
 
 
+class UserRefForm(forms.Form):
+    user_id = forms.IntegerField(min_value=1)
+
+
 class SlowModeForm(forms.Form):
     seconds = forms.IntegerField(min_value=0, max_value=600)
 

@@ -36,9 +36,29 @@ def mute_notice(muted: bool) -> str:
     return _render("_mute_notice.html", muted=muted, oob=True)
 
 
-def questions(session: LiveSession, *, staff: bool, rows: list[Any] | None = None) -> str:
+def questions(
+    session: LiveSession,
+    *,
+    staff: bool,
+    rows: list[Any] | None = None,
+    mine: selectors.MyQuestions | None = None,
+) -> str:
+    """Without `mine` (a broadcast), every open question carries each state its upvote control
+    can be in, and each page shows its own (static/js/live.js, from `my_questions`); with it,
+    only what that viewer should see."""
     rows = selectors.questions(session) if rows is None else rows
-    return _render("_questions.html", questions=rows, staff=staff, oob=True)
+    return _render(
+        "_questions.html",
+        questions=rows,
+        staff=staff,
+        mine=mine or selectors.MyQuestions(),
+        shared=mine is None,
+        oob=True,
+    )
+
+
+def my_questions(mine: selectors.MyQuestions) -> str:
+    return _render("_my_questions.html", mine=mine, oob=True)
 
 
 def hands(session: LiveSession, *, staff: bool, rows: list[Any] | None = None) -> str:
@@ -79,12 +99,15 @@ def room_context(session: LiveSession, user: Any, *, staff: bool) -> dict[str, A
     """Everything the room shows one viewer: the page and the catch-up snapshot share it."""
     poll = selectors.current_poll(session)
     hands = selectors.hands(session)
+    mine = selectors.MyQuestions() if staff else selectors.my_questions(session, user)
     return {
         "session": session,
         "staff": staff,
         "chat": selectors.recent_chat(session),
         "muted": (not staff) and selectors.is_muted(session, user),
         "questions": selectors.questions(session),
+        "mine": mine,
+        "shared": False,
         "hands": hands,
         "raised": any(h.user_id == user.pk for h in hands),
         "poll": poll,

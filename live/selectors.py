@@ -24,6 +24,7 @@ from live.models import (
     PollOption,
     Presence,
     Question,
+    QuestionVote,
     RaisedHand,
 )
 
@@ -80,6 +81,32 @@ def questions(session: LiveSession) -> list[QuestionRow]:
     ]
     items.sort(key=lambda r: (r.answered, -r.votes, r.id))
     return items[:QUESTIONS_SHOWN]
+
+
+@dataclass(frozen=True)
+class MyQuestions:
+    """What one viewer's question list marks for them alone: the questions they upvoted and
+    the ones they asked. Never part of a broadcast, so votes and anonymous authors stay
+    private to that viewer (docs/live-protocol.md, `my_questions`)."""
+
+    upvoted: tuple[int, ...] = ()
+    asked: tuple[int, ...] = ()
+
+
+def my_questions(session: LiveSession, user: Any) -> MyQuestions:
+    """Ids in ascending order, so each page's copy (and the protocol's lists) read the same."""
+    return MyQuestions(
+        upvoted=tuple(
+            QuestionVote.objects.filter(question__session=session, voter=user)
+            .order_by("question_id")
+            .values_list("question_id", flat=True)
+        ),
+        asked=tuple(
+            Question.objects.filter(session=session, author=user)
+            .order_by("id")
+            .values_list("id", flat=True)
+        ),
+    )
 
 
 def hands(session: LiveSession) -> list[RaisedHand]:

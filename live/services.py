@@ -380,6 +380,22 @@ def questions_event(session: LiveSession, seq: int, *, refresh: bool = False) ->
     )
 
 
+def my_questions_event(session: LiveSession, user_id: int) -> dict[str, Any]:
+    """For one user's pages only: which questions they asked and upvoted, so each page marks
+    them in the shared list (docs/live-protocol.md). Peers never learn who voted."""
+    mine = selectors.my_questions(session, user_id)
+    return events.message(
+        events.encode(
+            "my_questions",
+            None,
+            upvoted=mine.upvoted,
+            asked=mine.asked,
+            html=rendering.my_questions(mine),
+        ),
+        user_id=user_id,
+    )
+
+
 @transaction.atomic
 def ask_question(session: LiveSession, user: Any, text: str, *, anonymous: bool) -> Question:
     """A question for the trainer. With `anonymous`, peers do not see who asked; the author is
@@ -392,12 +408,14 @@ def ask_question(session: LiveSession, user: Any, text: str, *, anonymous: bool)
     )
     seq = events.next_seq(session.pk)
     events.send_on_commit(session.pk, questions_event(session, seq))
+    events.send_on_commit(session.pk, my_questions_event(session, user.pk))
     return question
 
 
 @transaction.atomic
 def upvote_question(session: LiveSession, user: Any, question_id: int) -> None:
-    """One vote per learner per question. The list is re-broadcast coalesced, by the caller."""
+    """One vote per learner per question. The list is re-broadcast coalesced, by the caller;
+    the voter's own pages hear at once that this one is theirs (`my_questions`)."""
     question = Question.objects.filter(session=session, pk=question_id).first()
     if question is None:
         raise ValidationError("No such question.", code="not_found")
@@ -408,6 +426,7 @@ def upvote_question(session: LiveSession, user: Any, question_id: int) -> None:
             QuestionVote.objects.create(question=question, voter=user)
     except IntegrityError:
         raise ValidationError("You have already upvoted this.", code="already_voted") from None
+    events.send_on_commit(session.pk, my_questions_event(session, user.pk))
 
 
 @transaction.atomic
@@ -465,6 +484,18 @@ def lower_hand(session: LiveSession, user: Any) -> None:
         lowered_at=timezone.now()
     ):
         _hands_changed(session, users=[user.pk])
+
+
+@transaction.atomic
+def lower_hand_for(session: LiveSession, *, by: Any, user_id: int) -> None:
+    """The trainer lowers one learner's hand, wherever it is in the queue (answered out of
+    turn, raised by mistake). Raises ValidationError `not_found` when that hand is not up, so
+    a trainer acting on a stale queue is told rather than silently ignored."""
+    if not RaisedHand.objects.filter(
+        session=session, user_id=user_id, lowered_at__isnull=True
+    ).update(lowered_at=timezone.now()):
+        raise ValidationError("That hand is not raised.", code="not_found")
+    _hands_changed(session, users=[user_id])
 
 
 @transaction.atomic

@@ -117,11 +117,16 @@
     }
   };
 
+  LiveRoom.prototype.apply = function (html) {
+    if (typeof html !== "string" || !html) { return; }
+    this.swap(html);
+    this.markQuestions();
+  };
+
   // hx-swap-oob fragments: "true" replaces the element with the same id; "beforeend:#id" and
   // "afterbegin:#id" add the fragment's children to that element. New content goes through
   // htmx.process so any hx- attributes in it work.
-  LiveRoom.prototype.apply = function (html) {
-    if (typeof html !== "string" || !html) { return; }
+  LiveRoom.prototype.swap = function (html) {
     var template = document.createElement("template");
     template.innerHTML = html;
     var nodes = Array.prototype.slice.call(template.content.children);
@@ -147,6 +152,28 @@
         });
         if (target.id === "live-chat-list") { target.scrollTop = target.scrollHeight; }
       }
+    });
+  };
+
+  // The question list is one fragment for every learner; which questions are this user's own
+  // and which they upvoted arrives for them alone (#live-my-questions: in the state, and in
+  // `my_questions` after they ask or upvote). Each open question carries every state its
+  // upvote control can be in, rendered by the server; this shows the one that applies.
+  LiveRoom.prototype.markQuestions = function () {
+    var mine = document.getElementById("live-my-questions");
+    var list = document.getElementById("live-questions");
+    if (!mine || !list) { return; }
+    var asked = (mine.dataset.asked || "").split(" ");
+    var upvoted = (mine.dataset.upvoted || "").split(" ");
+    list.querySelectorAll("[data-question-id]").forEach(function (item) {
+      var id = item.dataset.questionId;
+      var marks = item.querySelectorAll("[data-question-mark]");
+      var state = asked.indexOf(id) >= 0 ? "asked" : upvoted.indexOf(id) >= 0 ? "upvoted" : "open";
+      var shown = Array.prototype.some.call(marks, function (mark) {
+        return mark.dataset.questionMark === state;
+      });
+      if (!shown) { return; }  // rendered for this user already (a state): leave it as it is
+      marks.forEach(function (mark) { mark.hidden = mark.dataset.questionMark !== state; });
     });
   };
 

@@ -78,6 +78,13 @@ def test_a_live_tutorial_with_two_learners_and_a_trainer(page: Any, more_pages: 
     staff_view = tom_page.locator(".question", has_text="Which hand comes out first?")
     expect(staff_view.locator(".question__votes")).to_have_text("1")
     expect(staff_view).to_contain_text("Lena Nguyen (anonymous to peers)")
+    # Only Cleo sees her vote; Lena is never offered an upvote of her own question.
+    upvoted = question.get_by_role("button", name="Upvoted by you")
+    expect(upvoted).to_have_attribute("aria-pressed", "true")
+    expect(upvoted).to_be_disabled()
+    own = lena_page.locator(".question", has_text="Which hand comes out first?")
+    expect(own.get_by_text("Your question")).to_be_visible()
+    expect(own.get_by_role("button")).to_have_count(0)
 
     # A poll: both learners vote and see the results.
     tom_page.get_by_text("Launch a poll").click()
@@ -106,6 +113,7 @@ def test_a_live_tutorial_with_two_learners_and_a_trainer(page: Any, more_pages: 
     expect(cleo_page.locator("#live-status")).to_have_text("Connected", timeout=10_000)
     expect(cleo_page.locator("#live-chat-list")).to_contain_text("While you were away")
     expect(cleo_page.locator("#live-pushed")).to_contain_text("Glove removal poster")
+    expect(question.get_by_role("button", name="Upvoted by you")).to_be_visible()
 
     # The trainer ends the session; attendance shows both learners with their minutes.
     tom_page.once("dialog", lambda dialog: dialog.accept())

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -124,3 +125,14 @@ async def refusal_code(user: Any, session_id: int, headers: list[Any] | None = N
     output = await communicator.receive_output(timeout=10)
     assert output["type"] == "websocket.close", output
     return output.get("code")
+
+
+def marks(html: str, question_id: int) -> dict[str, bool]:
+    """The states of the upvote control one question's item carries (docs/live-protocol.md,
+    "Your questions"), each shown (True) or hidden (False)."""
+    item = re.search(rf'<li [^>]*id="question-{question_id}".*?</li>', html, re.DOTALL)
+    assert item, f"question {question_id} is not in the list"
+    return {
+        mark: "hidden" not in attributes
+        for mark, attributes in re.findall(r'data-question-mark="(\w+)"([^>]*)>', item.group())
+    }

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
 
-from live.models import Ballot, ChatMessage, LiveSession, Mute, PollOption, Question
-from tests.factories import ResourceFactory
-from tests.live.conftest import Socket
+from delivery.roles import Role
+from delivery.services import enrol_learner
+from live.models import (
+    Ballot,
+    ChatMessage,
+    LiveSession,
+    Mute,
+    PollOption,
+    Question,
+    RaisedHand,
+)
+from tests.factories import ResourceFactory, UserFactory
+from tests.live.conftest import Socket, marks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -211,6 +222,72 @@ async def test_upvotes_sort_questions_and_count_once(
     assert "Answered" in answered["html"]
 
 
+def upvote_button(question_id: int) -> str:
+    return f'"type": "upvote", "question_id": {question_id}'
+
+
+async def test_an_upvote_is_marked_for_the_voter_alone_and_survives_a_reconnect(
+    join: Any,
+    room: tuple[Socket, Socket, Socket],
+    cohort: Any,
+    classmate: Any,
+    live_session: Any,
+) -> None:
+    lena, cleo, _ = room
+    dan = await sync_to_async(UserFactory)(
+        username="dan", first_name="Dan", last_name="Amos", roles=[Role.LEARNER]
+    )
+    await sync_to_async(enrol_learner)(dan, cohort)
+    dans = await join(dan, live_session)
+    await lena.send(type="ask", text="Why twenty seconds?")
+    question_id = (await lena.receive_type("my_questions"))["asked"][0]
+    for socket in (cleo, dans):
+        await socket.receive_type("questions")
+
+    await cleo.send(type="upvote", question_id=question_id)
+    mine = await cleo.receive_type("my_questions")
+    assert mine["upvoted"] == [question_id]
+    assert mine["asked"] == []
+    assert f'data-upvoted="{question_id}"' in mine["html"]
+    # The refresh is one fragment for every learner: it says nothing about who voted, and
+    # only Cleo's page (from her `my_questions`) shows her vote.
+    shared = (await cleo.receive_type("questions"))["html"]
+    assert (await dans.receive_type("questions"))["html"] == shared
+    assert marks(shared, question_id) == {"open": True, "upvoted": False, "asked": False}
+    assert await dans.nothing()
+
+    cleo_again = await join(classmate, live_session)
+    assert marks(cleo_again.state["html"], question_id) == {"upvoted": True}
+    upvoted = re.search(r'<button [^>]*aria-pressed="true"[^>]*>Upvoted<', cleo_again.state["html"])
+    assert upvoted
+    assert " disabled" in upvoted.group()
+    assert upvote_button(question_id) not in cleo_again.state["html"]
+    assert f'data-upvoted="{question_id}"' in cleo_again.state["html"]
+    dan_again = await join(dan, live_session)
+    assert marks(dan_again.state["html"], question_id) == {"open": True, "upvoted": False}
+    assert upvote_button(question_id) in dan_again.state["html"]
+    assert 'data-upvoted=""' in dan_again.state["html"]
+
+
+async def test_your_own_question_never_offers_an_upvote(
+    join: Any, room: tuple[Socket, Socket, Socket], learner: Any, live_session: Any
+) -> None:
+    lena, cleo, _ = room
+    await lena.send(type="ask", text="Is alcohol rub enough?", anonymous=True)
+    broadcast = await lena.receive_type("questions")
+    mine = await lena.receive_type("my_questions")
+    question_id = mine["asked"][0]
+    assert f'data-asked="{question_id}"' in mine["html"]
+    # The shared list holds "Your question" for every learner, hidden; Lena's page shows it.
+    assert marks(broadcast["html"], question_id)["asked"] is False
+    assert (await cleo.receive_type("questions"))["html"] == broadcast["html"]
+    assert await cleo.nothing()  # Cleo hears the question, never whose it is
+    lena_again = await join(learner, live_session)
+    assert marks(lena_again.state["html"], question_id) == {"asked": True}
+    assert upvote_button(question_id) not in lena_again.state["html"]
+    assert "Your question" in lena_again.state["html"]
+
+
 # Hands -------------------------------------------------------------------------------------
 
 
@@ -233,6 +310,92 @@ async def test_the_trainer_works_through_the_queue_of_hands(
     await tom.send(type="hand_clear")
     assert (await lena.receive_type("hand"))["raised"] is False
     assert "No hands raised" in (await tom.receive_type("hands"))["html"]
+
+
+async def test_the_trainer_lowers_one_learners_hand(
+    join: Any,
+    room: tuple[Socket, Socket, Socket],
+    learner: Any,
+    classmate: Any,
+    live_session: Any,
+) -> None:
+    lena, cleo, tom = room
+    lena_tab = await join(learner, live_session)
+    await lena.send(type="hand_raise")
+    for socket in (lena, lena_tab):
+        assert (await socket.receive_type("hand"))["raised"] is True
+    await cleo.receive_type("hands")
+    await cleo.send(type="hand_raise")
+    learners_queue = (await cleo.receive_type("hands"))["html"]
+    assert "Lena Nguyen" in learners_queue
+    assert "hand_lower_for" not in learners_queue  # the Lower buttons are the trainer's
+    assert (await cleo.receive_type("hand"))["raised"] is True
+    await tom.receive_type("hands")
+    queue = (await tom.receive_type("hands"))["html"]
+    assert f'"type": "hand_lower_for", "user_id": {learner.pk}' in queue
+    assert f'"type": "hand_lower_for", "user_id": {classmate.pk}' in queue
+
+    await tom.send(type="hand_lower_for", user_id=learner.pk)
+    for socket in (lena, lena_tab):  # every tab of hers
+        hand = await socket.receive_type("hand")
+        assert hand["raised"] is False
+        assert "Raise hand" in hand["html"]
+    after = await tom.receive_type("hands")
+    assert "Lena Nguyen" not in after["html"]
+    assert "Cleo Park" in after["html"]
+    assert "Lena Nguyen" not in (await cleo.receive_type("hands"))["html"]
+    assert await cleo.nothing()  # her own hand stays up
+    raised = await sync_to_async(
+        lambda: set(
+            RaisedHand.objects.filter(lowered_at__isnull=True).values_list("user_id", flat=True)
+        )
+    )()
+    assert raised == {classmate.pk}
+
+
+async def test_a_learner_cannot_lower_someone_elses_hand(
+    room: tuple[Socket, Socket, Socket], classmate: Any, live_session: Any
+) -> None:
+    lena, cleo, tom = room
+    await cleo.send(type="hand_raise")
+    await cleo.receive_type("hand")
+    await tom.receive_type("hands")
+    await lena.receive_type("hands")
+    await lena.send(type="hand_lower_for", user_id=classmate.pk, ref=7)
+    assert await lena.receive_type("error") == {
+        "type": "error",
+        "error": "forbidden",
+        "message": "Only the trainer can do that.",
+        "ref": 7,
+    }
+    assert await cleo.nothing()
+    assert await sync_to_async(
+        RaisedHand.objects.filter(user=classmate, lowered_at__isnull=True).exists
+    )()
+    await live_session.arefresh_from_db()
+    assert live_session.seq == 1  # only the raise
+
+
+async def test_lowering_a_hand_that_is_not_raised_is_refused(
+    room: tuple[Socket, Socket, Socket], learner: Any, live_session: Any
+) -> None:
+    lena, _, tom = room
+    await tom.send(type="hand_lower_for", user_id=learner.pk, ref="lower-lena")
+    assert await tom.receive_type("error") == {
+        "type": "error",
+        "error": "not_found",
+        "message": "That hand is not raised.",
+        "ref": "lower-lena",
+    }
+    await lena.send(type="hand_raise")
+    await lena.receive_type("hand")
+    await tom.send(type="hand_lower_for", user_id=learner.pk)
+    assert (await lena.receive_type("hand"))["raised"] is False
+    await tom.send(type="hand_lower_for", user_id=learner.pk)  # already lowered
+    assert (await tom.receive_type("error"))["error"] == "not_found"
+    assert await lena.nothing()
+    await live_session.arefresh_from_db()
+    assert live_session.seq == 2  # the raise and the one lowering
 
 
 # Polls -------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from tests.factories import (
     ResourceFactory,
     UserFactory,
 )
+from tests.live.conftest import marks
 from tests.live.factories import LiveSessionFactory
 
 
@@ -288,6 +289,26 @@ class TestRoomPage:
     ) -> None:
         response = client_for(other_learner).get(f"/live/{live_session.pk}/room/")
         assert response.status_code == 404
+
+    def test_it_marks_the_learners_own_questions_and_upvotes_without_javascript(
+        self, client_for: Any, learner: Any, enrolled: None, cohort: Any, live_session: Any
+    ) -> None:
+        classmate = EnrolmentFactory(cohort=cohort).learner
+        theirs = services.ask_question(live_session, classmate, "Gloves first?", anonymous=True)
+        other = services.ask_question(live_session, classmate, "Which soap?", anonymous=False)
+        hers = services.ask_question(live_session, learner, "How long to rub?", anonymous=False)
+        services.upvote_question(live_session, learner, theirs.pk)
+        html = client_for(learner).get(f"/live/{live_session.pk}/room/").content.decode()
+        assert marks(html, theirs.pk) == {"upvoted": True}
+        assert marks(html, hers.pk) == {"asked": True}
+        assert marks(html, other.pk) == {"open": True, "upvoted": False}
+        assert f'"type": "upvote", "question_id": {theirs.pk}' not in html
+        assert f'"type": "upvote", "question_id": {hers.pk}' not in html
+        assert f'"type": "upvote", "question_id": {other.pk}' in html
+        assert f'data-upvoted="{theirs.pk}" data-asked="{hers.pk}"' in html
+        html = client_for(classmate).get(f"/live/{live_session.pk}/room/").content.decode()
+        assert f'data-upvoted="" data-asked="{theirs.pk} {other.pk}"' in html
+        assert f'"type": "upvote", "question_id": {hers.pk}' in html
 
 
 # Attendance --------------------------------------------------------------------------------
