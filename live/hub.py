@@ -112,6 +112,24 @@ class _Room:
                 log.exception("live: delivery to a socket failed")
 
 
+async def _stop(*tasks: asyncio.Task[None]) -> None:
+    """Cancel a room's tasks and wait until they have finished.
+
+    Waited for with asyncio.wait, not by awaiting each task inside suppress(CancelledError):
+    that would also swallow a cancellation of the caller itself (a consumer being torn down
+    while it leaves), which then carries on as if nothing had happened. A task that failed
+    with anything but its cancellation is logged, never lost."""
+    for task in tasks:
+        task.cancel()
+    others = {task for task in tasks if task is not asyncio.current_task()}
+    if not others:
+        return
+    await asyncio.wait(others)
+    for task in others:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("live: a room task failed", exc_info=task.exception())
+
+
 class Hub:
     def __init__(self) -> None:
         self.rooms: dict[int, _Room] = {}
@@ -133,23 +151,14 @@ class Hub:
         if room.members:
             return
         del self.rooms[session_id]
-        room.beat.cancel()
-        room.task.cancel()
-        for task in (room.beat, room.task):
-            if task is not asyncio.current_task():
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await _stop(room.beat, room.task)
 
     async def shutdown(self) -> None:
         """Stop listening for every room (a process shutting down; tests)."""
         rooms, self.rooms = list(self.rooms.values()), {}
         for room in rooms:
             room.members.clear()
-            for task in (room.beat, room.task):
-                task.cancel()
-                if task is not asyncio.current_task():
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+            await _stop(room.beat, room.task)
 
     def count(self, session_id: int) -> int:
         room = self.rooms.get(session_id)
