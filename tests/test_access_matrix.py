@@ -416,7 +416,7 @@ ROWS: dict[str, Row] = {
     # --- assessment: auditors' records (their grant decides; an ended grant is refused)
     "assessment:audit_search": Row(RECORDS_PAGE),
     "assessment:outcomes_csv": Row(RECORDS_PAGE),
-    "assessment:export_start": Row(RECORDS_PAGE),
+    "assessment:export_start": Row(RECORDS_PAGE, probe=Probe(allowed=RECORD_READERS)),
     # The export is the grant-scoped auditor's: theirs, and an administrator's to see.
     "assessment:export": Row(
         {200: "auditor admin", 404: "auditor_all", 403: REST}, kwargs=export_id, foreign=False
