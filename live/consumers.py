@@ -263,8 +263,8 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
             await self.error("rate_limited", "Too many messages; slow down.", retry_after=1)
             return
         ref = content.get("ref")
-        if not isinstance(ref, (str, int)) or isinstance(ref, bool):
-            ref = None
+        if not isinstance(ref, (str, int)) or isinstance(ref, bool) or len(str(ref)) > 100:
+            ref = None  # echoed back, so only a short string or number
         command = COMMANDS.get(content["type"])
         if command is None:
             await self.error("unknown_type", f"Unknown type {content['type'][:40]!r}.", ref)
