@@ -46,8 +46,9 @@ class NotificationConsumer(JsonWebsocketConsumer):
         if hasattr(self, "group"):
             async_to_sync(self.channel_layer.group_discard)(self.group, self.channel_name)
 
-    def receive_json(self, content: Any, **kwargs: Any) -> None:
-        # The channel only talks server to client; anything sent up is answered, not acted on.
+    def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # The channel only talks server to client: anything sent up (JSON or not, text or
+        # binary, which the JSON consumer would raise on) is answered, never parsed or acted on.
         self.send_json({"type": "error", "error": "read_only_channel"})
 
     def notification(self, event: dict[str, Any]) -> None:
