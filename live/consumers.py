@@ -254,7 +254,7 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
             return
         try:
             content = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
             content = None
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
             await self.error("malformed", 'Send a JSON object with a "type".')

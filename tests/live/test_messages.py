@@ -215,3 +215,26 @@ def test_a_vote_refuses_ids_that_are_not_whole_numbers(
         with pytest.raises(ValidationError):
             services.vote(live_session, learner, poll_id=poll.pk, option_ids=ids)
     assert not Ballot.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "[" * 4000 + "]" * 4000,
+        '{"type": "chat", "text": ' + "[" * 3000 + "]" * 3000 + "}",
+        '{"type": "poll_open", "options": ' + '{"a":' * 1300 + "1" + "}" * 1300 + "}",
+    ],
+)
+async def test_it_refuses_json_nested_past_the_parsers_depth(
+    room: tuple[Socket, Socket, Socket], live_session: Any, frame: str
+) -> None:
+    """Within the frame limit, but deep enough that the parser gives up (RecursionError)."""
+    lena, cleo, _ = room
+    assert len(frame) <= 8192
+    before = await sync_to_async(room_state)(live_session.pk)
+    await lena.send_text(frame)
+    assert (await lena.receive_type("error"))["error"] == "malformed"
+    assert await sync_to_async(room_state)(live_session.pk) == before
+    assert await cleo.nothing()
+    await lena.send(type="sync")
+    assert (await lena.receive_type("state"))["html"]
