@@ -191,6 +191,7 @@
   };
 
   LiveRoom.prototype.disableForms = function () {
+    this.root.classList.add("live-room--finished");
     this.root.querySelectorAll("[data-live-form] button, [data-live-send]").forEach(function (el) {
       el.disabled = true;
     });
