@@ -614,11 +614,19 @@ def test_seed_demo_opens_a_drop_in_now_and_schedules_a_tutorial_once(settings: A
     for _ in range(2):
         call_command("seed_demo", stdout=StringIO())
 
+    # Last week's tutorial (ended, with its attendance: live/demo.py), the drop-in open now
+    # and the tutorial to come.
     sessions = list(LiveSession.objects.order_by("starts_at"))
     assert [s.title for s in sessions] == [
+        "Tutorial: the chain of infection in your workplace",
         "Drop-in: your infection control questions",
         "Tutorial: breaking the chain of infection",
     ]
+    past, now_open, coming = sessions
     now = timezone.now()
-    assert sessions[0].starts_at <= now < sessions[0].ends_at
-    assert sessions[1].prework.exists()
+    assert past.ended_at is not None
+    assert past.attendance.exists()
+    assert now_open.starts_at <= now < now_open.ends_at
+    assert now_open.ended_at is None
+    assert coming.starts_at > now
+    assert coming.prework.exists()
