@@ -240,6 +240,7 @@ ROWS: dict[str, Row] = {
     # --- site and accounts
     "home": Row({302: EVERYONE}),
     "healthz": PUBLIC,
+    "favicon": Row({302: EVERYONE}),  # to the static icon
     "login": PUBLIC,
     "logout": Row({405: EVERYONE}),  # sign-out is a POST
     "password_reset": PUBLIC,
@@ -445,6 +446,11 @@ ROWS: dict[str, Row] = {
         {200: "trainer admin", 404: "trainer_other", 403: REST},
         kwargs=session_pk,
         probe=Probe(allowed="trainer admin", data=lambda s: _session_form(s)),
+    ),
+    "live:session_end": Row(
+        {200: "trainer admin", 404: "trainer_other", 403: REST},
+        kwargs=session_pk,
+        probe=Probe(allowed="trainer admin"),
     ),
     "live:room": Row(
         {200: "learner trainer", 403: "assessor auditor auditor_all admin", 404: REST},
