@@ -48,14 +48,11 @@ def learner_tasks(request: HttpRequest, cohort_id: int) -> HttpResponse:
         cohort=cohort_id,
     )
     cohort = enrolment.cohort
+    units, statuses = selectors.learner_task_list(request.user, cohort)
     return render(
         request,
         "assessment/learner_tasks.html",
-        {
-            "cohort": cohort,
-            "units": selectors.learner_tasks(request.user, cohort),
-            "outcomes": selectors.current_outcomes(request.user, cohort),
-        },
+        {"cohort": cohort, "units": units, "statuses": statuses},
     )
 
 
