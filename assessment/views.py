@@ -132,7 +132,12 @@ def _task_page(
             "history": [a for a in attempts if a.status != Attempt.Status.DRAFT],
             "declaration": services.LEARNER_DECLARATION,
             "declared": bool(posted and posted.get("declared")),
-            "problems": [m for messages in problems.values() for m in messages],
+            # (where, message): each reason beside the button links to its question.
+            "problems": [
+                ("q-" + key if key not in ("", "declared") else "declaration", message)
+                for key, messages in problems.items()
+                for message in messages
+            ],
             "declaration_problem": problems.get("declared", []),
         },
         status=status,

@@ -325,6 +325,8 @@ def test_a_refused_submit_shows_its_reasons_beside_the_button_and_at_each_questi
     assert submit_area.index("Upload evidence for question 8") < submit_area.index(
         "Submit for marking"
     )
+    assert '<a href="#q-handwash-video">Upload evidence for question 8' in submit_area
+    assert '<a href="#declaration">' not in submit_area  # ticked: nothing to say there
     assert "Answer question 1." in fieldset(html, "chain")
     assert "Upload evidence for question 8" in fieldset(html, "handwash-video")
     assert "Answer question" not in fieldset(html, "no-gowns")
