@@ -113,6 +113,9 @@ def _task_page(
         .order_by("-number")
     )
     draft = next((a for a in attempts if a.status == Attempt.Status.DRAFT), None)
+    numbers = _question_numbers(the_task)
+    for attempt in attempts:
+        attempt.judged = _judged(attempt, numbers)  # type: ignore[attr-defined]
     problems: dict[str, list[str]] = {}
     if refused is not None:
         problems = (
@@ -142,6 +145,19 @@ def _task_page(
         },
         status=status,
     )
+
+
+def _question_numbers(the_task: Task) -> dict[int, int]:
+    """Each item's number as the task page shows it ("Question 3"), by item id."""
+    ids = the_task.items.order_by("position", "id").values_list("pk", flat=True)
+    return {pk: n for n, pk in enumerate(ids, start=1)}
+
+
+def _judged(attempt: Attempt, numbers: dict[int, int]) -> list[tuple[int | None, Any]]:
+    """The attempt's judgements as (question number, judgement), in the page's order: people
+    read "Question 3", never the item's key."""
+    rows = [(numbers.get(j.item_id), j) for j in attempt.judgements.all()]
+    return sorted(rows, key=lambda row: (row[0] is None, row[0] or 0))
 
 
 def _questions(
@@ -341,6 +357,7 @@ def attempt_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "assessment/attempt.html",
         {
             "attempt": attempt,
+            "judged": _judged(attempt, _question_numbers(attempt.task)),
             "judgements": {j.item_id: j for j in attempt.judgements.all()},
             "can_mark": can_mark(request.user, attempt),
         },
