@@ -311,13 +311,16 @@ def submission_problems(attempt: Attempt) -> dict[str, list[str]]:
     order of the page ("Answer question 3.", "Upload evidence for question 8 (...)")."""
     if not attempt.task.learner_answers:
         return {}
-    answered = {a.item_id for a in attempt.answers.all() if a.text.strip() or a.choices}
+    answers = list(attempt.answers.all())
+    answered = {a.item_id for a in answers if a.text.strip() or a.choices}
+    # Kept from a Satisfactory answer of the attempt before, files included: nothing to add.
+    carried = {a.item_id for a in answers if a.carried_forward}
     with_evidence = set(
         attempt.evidence.filter(withdrawn_at__isnull=True).values_list("item_id", flat=True)
     )
     problems: dict[str, list[str]] = {}
     for number, item in enumerate(attempt.task.items.order_by("position", "id"), start=1):
-        if item.kind == Item.Kind.CHECKLIST:
+        if item.kind == Item.Kind.CHECKLIST or item.id in carried:
             continue
         if item.id not in answered:
             problems.setdefault(item.key, []).append(f"Answer question {number}.")

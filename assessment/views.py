@@ -101,7 +101,6 @@ def _task_page(
     the_task: Task,
     *,
     refused: ValidationError | None = None,
-    status: int = 200,
 ) -> HttpResponse:
     """The task page as the learner works through it: each question with its own evidence, the
     attempt's other evidence, the declaration, then Submit. After a refused submit (`refused`,
@@ -143,7 +142,6 @@ def _task_page(
             ],
             "declaration_problem": problems.get("declared", []),
         },
-        status=status,
     )
 
 
@@ -165,8 +163,10 @@ def _questions(
 ) -> list[dict[str, Any]]:
     answers = {a.item_id: a for a in attempt.answers.all()}
     items = list(attempt.task.items.order_by("position", "id"))
-    targets = _evidence_targets(items)
+    takes_evidence = {t.pk for t in _evidence_targets(items)}
     evidence = list(active_evidence(attempt))
+    # Files of the answers kept from the attempt before (Satisfactory there), shown as kept.
+    kept = list(active_evidence(attempt.previous)) if attempt.previous_id else []
     questions = []
     for number, item in enumerate(items, start=1):
         answer: Any = answers.get(item.id)
@@ -175,11 +175,10 @@ def _questions(
         if posted is not None and not carried:
             # As posted, so nothing typed is lost even when it could not be saved.
             if item.auto_marked:
-                picked = [int(v) for v in posted.getlist(name) if v.isdigit()]
+                picked = [int(v) for v in posted.getlist(name) if v.isdecimal()]
                 answer = {"text": "", "choices": picked, "carried_forward": False}
             elif name in posted:
                 answer = {"text": posted[name], "choices": [], "carried_forward": False}
-        accepts = item.id in {t.id for t in targets}
         questions.append(
             {
                 "item": item,
@@ -187,11 +186,9 @@ def _questions(
                 "answer": answer,
                 "problems": problems.get(item.key, []),
                 "evidence": _evidence_block(attempt, item, files=evidence, items=items)
-                if accepts and not carried
+                if item.pk in takes_evidence and not carried
                 else None,
-                "carried_evidence": [e for e in evidence if e.item_id == item.id]
-                if carried
-                else [],
+                "carried_evidence": [e for e in kept if e.item_id == item.id] if carried else [],
             }
         )
     return questions

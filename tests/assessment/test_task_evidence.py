@@ -352,3 +352,45 @@ def test_a_refused_submit_without_the_tick_says_so_at_the_declaration(
     assert "Tick the declaration" in declaration
     assert not re.search(r'name="declared"[^>]* checked', html)
     assert "In my own words." in fieldset(html, "chain")
+
+
+def test_a_resubmission_keeps_question_8s_satisfactory_video_and_submits_without_it_again(
+    client_for: Any, learner: Any, assessor: Any, written: dict[str, Any]
+) -> None:
+    from assessment import services
+
+    attempt = written["attempt"]
+    data = answer_all(written, learner)
+    files.add_evidence(
+        attempt, uploaded_by=learner, name="handwash.mp4", content=ContentFile(mp4(45)),
+        item=written["video"],
+    )  # fmt: skip
+    services.submit_attempt(attempt, learner=learner, declared=True)
+    attempt.refresh_from_db()
+    services.mark_attempt(
+        attempt,
+        assessor=assessor,
+        judgements=[
+            services.ItemJudgement(item.key, "NS", "Name every link.")
+            if item.key == "chain"
+            else services.ItemJudgement(item.key, "S", "")
+            for item in written["task"].items.all()
+        ],
+        feedback="Name every link.",
+        declared=True,
+        version=attempt.version,
+    )
+    client = client_for(learner)
+    client.post(task_url(written))  # start attempt 2
+    second = Attempt.objects.get(number=2)
+    html = client.get(task_url(written)).content.decode()
+    assert "handwash.mp4" in fieldset(html, "handwash-video")  # kept, and shown as kept
+    assert 'type="file"' not in fieldset(html, "handwash-video")
+
+    submitted = client.post(
+        f"/assess/attempts/{second.pk}/submit",
+        {"answer-chain": data["answer-chain"] + " All six links.", "declared": "on"},
+    )
+    assert submitted.status_code == 302
+    second.refresh_from_db()
+    assert second.status == Attempt.Status.SUBMITTED
