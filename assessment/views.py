@@ -166,7 +166,7 @@ def _questions(
     takes_evidence = {t.pk for t in _evidence_targets(items)}
     evidence = list(active_evidence(attempt))
     # Files of the answers kept from the attempt before (Satisfactory there), shown as kept.
-    kept = list(active_evidence(attempt.previous)) if attempt.previous_id else []
+    kept = list(active_evidence(attempt.previous)) if attempt.previous else []
     questions = []
     for number, item in enumerate(items, start=1):
         answer: Any = answers.get(item.id)
