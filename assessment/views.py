@@ -313,6 +313,8 @@ def evidence_change(request: HttpRequest, evidence_id: int) -> HttpResponse:
     try:
         attempt = access_attempt(request.user, evidence.attempt_id, write=True)
     except PermissionDenied:
+        if evidence.attempt.learner_id != request.user.pk:
+            raise PermissionDenied("Only the learner can move or remove files here.") from None
         raise PermissionDenied(SUBMITTED_MESSAGE) from None
     source = evidence.item
     error = ""

@@ -254,6 +254,20 @@ def test_another_learner_cannot_move_or_remove_the_file(
     assert photo.withdrawn_at is None
 
 
+def test_the_cohorts_assessor_cannot_move_or_remove_a_learners_file(
+    client_for: Any, learner: Any, assessor: Any, written: dict[str, Any]
+) -> None:
+    photo = files.add_evidence(
+        written["attempt"], uploaded_by=learner, name="notes.pdf", content=ContentFile(PDF)
+    )
+    client = client_for(assessor)
+    for data in ({"item": "handwash-video"}, {"remove": "1"}):
+        response = client.post(f"/assess/evidence/{photo.pk}/change", data)
+        assert response.status_code in (403, 404)
+    photo.refresh_from_db()
+    assert (photo.item, photo.withdrawn_at) == (None, None)
+
+
 def test_a_submitted_attempts_files_stay_where_they_are(
     client_for: Any, learner: Any, written: dict[str, Any]
 ) -> None:
