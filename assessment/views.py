@@ -141,6 +141,10 @@ def _task_page(
                 for message in messages
             ],
             "declaration_problem": problems.get("declared", []),
+            # Competent already (RPL, credit transfer, an earlier outcome): the task is not needed.
+            "outcome": Outcome.objects.current()
+            .filter(learner=request.user.pk, unit=the_task.unit_id, cohort=cohort)
+            .first(),
         },
     )
 

@@ -148,3 +148,21 @@ def test_the_list_costs_the_same_queries_for_more_units_and_tasks(
         html = tasks_page(client, cohort)
     assert html.count("Locked") == 4
     assert len(many) == len(few)
+
+
+def test_the_task_page_of_a_unit_granted_by_rpl_says_the_task_is_not_needed(
+    client_for: Any, learner: Any, assessor: Any, cohort: Any, written: dict[str, Any]
+) -> None:
+    Outcome.objects.create(
+        learner=learner,
+        unit=written["unit"],
+        cohort=cohort,
+        code=Outcome.Code.RPL_GRANTED,
+        justification="Five years as an enrolled nurse",
+        recorded_by=assessor,
+    )
+    url = f"/assess/cohorts/{cohort.pk}/tasks/{written['task'].pk}/"
+    html = client_for(learner).get(url).content.decode()
+    assert "through recognition of prior learning" in html
+    assert "this task is not needed" in html
+    assert "You can start this task now." not in html
