@@ -306,23 +306,44 @@ def _snapshot(attempt: Attempt) -> dict[str, Any]:
     }
 
 
-def missing_answers(attempt: Attempt) -> list[str]:
-    """What the learner still has to do before submitting, in their words."""
+def submission_problems(attempt: Attempt) -> dict[str, list[str]]:
+    """What the learner still has to do before submitting, by item key, in their words, in the
+    order of the page ("Answer question 3.", "Upload evidence for question 8 (...)")."""
     if not attempt.task.learner_answers:
-        return []
-    answered = {a.item_id for a in attempt.answers.all() if a.text.strip() or a.choices}
+        return {}
+    answers = list(attempt.answers.all())
+    answered = {a.item_id for a in answers if a.text.strip() or a.choices}
+    # Kept from a Satisfactory answer of the attempt before, files included: nothing to add.
+    carried = {a.item_id for a in answers if a.carried_forward}
     with_evidence = set(
         attempt.evidence.filter(withdrawn_at__isnull=True).values_list("item_id", flat=True)
     )
-    problems = []
-    for item in attempt.task.items.order_by("position", "id"):
-        if item.kind == Item.Kind.CHECKLIST:
+    problems: dict[str, list[str]] = {}
+    for number, item in enumerate(attempt.task.items.order_by("position", "id"), start=1):
+        if item.kind == Item.Kind.CHECKLIST or item.id in carried:
             continue
         if item.id not in answered:
-            problems.append(f"Answer question {item.position or item.key}.")
-        elif item.evidence_required and item.id not in with_evidence:
-            problems.append(f"Upload evidence for question {item.position or item.key}.")
+            problems.setdefault(item.key, []).append(f"Answer question {number}.")
+        if item.evidence_required and item.id not in with_evidence:
+            hint = (
+                f" ({_lower_first(item.evidence_hint.rstrip('.'))})" if item.evidence_hint else ""
+            )
+            problems.setdefault(item.key, []).append(
+                f"Upload evidence for question {number}{hint}: use its own upload, beside it."
+            )
     return problems
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def missing_answers(attempt: Attempt) -> list[str]:
+    """What the learner still has to do before submitting, in their words."""
+    return [m for messages in submission_problems(attempt).values() for m in messages]
+
+
+DECLARATION_MISSING = "Tick the declaration that this is your own work to submit."
 
 
 @transaction.atomic
@@ -343,9 +364,11 @@ def submit_attempt(attempt: Attempt, *, learner: Any, declared: bool) -> Attempt
         raise ValidationError("This attempt has already been submitted.")
     if not attempt.task.learner_answers:
         raise ValidationError("This task is completed by your assessor or workplace supervisor.")
+    # Everything that stands in the way at once, by item key (and `declared`), so the page can
+    # show each reason beside its question and all of them beside the Submit button.
+    problems = submission_problems(attempt)
     if not declared:
-        raise ValidationError("Tick the declaration that this is your own work to submit.")
-    problems = missing_answers(attempt)
+        problems["declared"] = [DECLARATION_MISSING]
     if problems:
         raise ValidationError(problems)
     now = timezone.now()

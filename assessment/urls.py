@@ -37,6 +37,8 @@ urlpatterns = [
     path("attempts/<int:pk>/", views.attempt_detail, name="attempt"),
     path("attempts/<int:pk>/save", views.save_draft, name="save_draft"),
     path("attempts/<int:pk>/submit", views.submit, name="submit"),
+    path("attempts/<int:pk>/evidence", views.attempt_evidence, name="attempt_evidence"),
+    path("evidence/<int:evidence_id>/change", views.evidence_change, name="evidence_change"),
     path("attempts/<int:pk>/mark/", views.mark, name="mark"),
     path(
         "cohorts/<int:cohort_id>/learners/<int:learner_id>/units/<int:unit_id>/outcome/",

@@ -13,16 +13,25 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.dateparse import parse_date
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
 from assessment import selectors, services
-from assessment.evidence import active_evidence
+from assessment.evidence import (
+    SUBMITTED_MESSAGE,
+    active_evidence,
+    evidence_rule,
+    find_item,
+    move_evidence,
+    withdraw_evidence,
+)
 from assessment.forms import OutcomeForm, QueueFilterForm, SubmitForm
-from assessment.models import Attempt, Outcome, OutcomeDocument, Task
-from assessment.permissions import access_attempt, can_mark
+from assessment.models import Attempt, Evidence, Item, Outcome, OutcomeDocument, Task
+from assessment.permissions import access_attempt, access_evidence, can_mark
 from delivery.models import Enrolment, Unit
 from delivery.permissions import access_cohort_staff, role_required
 from delivery.roles import Role, roles_of
@@ -48,21 +57,15 @@ def learner_tasks(request: HttpRequest, cohort_id: int) -> HttpResponse:
         cohort=cohort_id,
     )
     cohort = enrolment.cohort
+    units, statuses = selectors.learner_task_list(request.user, cohort)
     return render(
         request,
         "assessment/learner_tasks.html",
-        {
-            "cohort": cohort,
-            "units": selectors.learner_tasks(request.user, cohort),
-            "outcomes": selectors.current_outcomes(request.user, cohort),
-        },
+        {"cohort": cohort, "units": units, "statuses": statuses},
     )
 
 
-@role_required(Role.LEARNER)
-@require_http_methods(["GET", "POST"])
-def task(request: HttpRequest, cohort_id: int, task_id: int) -> HttpResponse:
-    """The task page: instructions, the learner's draft to answer, and earlier attempts."""
+def _learner_task(request: HttpRequest, cohort_id: int, task_id: int) -> tuple[Any, Task]:
     enrolment = get_object_or_404(
         Enrolment.objects.select_related("cohort__course"),
         learner=request.user.pk,
@@ -74,6 +77,14 @@ def task(request: HttpRequest, cohort_id: int, task_id: int) -> HttpResponse:
         pk=task_id,
         unit__course_units__course=cohort.course,
     )
+    return cohort, the_task
+
+
+@role_required(Role.LEARNER)
+@require_http_methods(["GET", "POST"])
+def task(request: HttpRequest, cohort_id: int, task_id: int) -> HttpResponse:
+    """The task page: instructions, the learner's draft to answer, and earlier attempts."""
+    cohort, the_task = _learner_task(request, cohort_id, task_id)
     if request.method == "POST":  # start (or resubmit)
         try:
             services.start_attempt(request.user, the_task, cohort)
@@ -81,12 +92,35 @@ def task(request: HttpRequest, cohort_id: int, task_id: int) -> HttpResponse:
             for message in _errors(exc):
                 messages.error(request, message)
         return redirect("assessment:task", cohort_id=cohort.pk, task_id=the_task.pk)
+    return _task_page(request, cohort, the_task)
+
+
+def _task_page(
+    request: HttpRequest,
+    cohort: Any,
+    the_task: Task,
+    *,
+    refused: ValidationError | None = None,
+) -> HttpResponse:
+    """The task page as the learner works through it: each question with its own evidence, the
+    attempt's other evidence, the declaration, then Submit. After a refused submit (`refused`,
+    by item key and `declared`), every reason is shown beside the button and at its question,
+    and what was posted (answers, the declaration tick) is shown as posted."""
     attempts = list(
         Attempt.objects.filter(task=the_task, learner=request.user.pk, cohort=cohort)
         .prefetch_related("judgements__item")
         .order_by("-number")
     )
     draft = next((a for a in attempts if a.status == Attempt.Status.DRAFT), None)
+    numbers = _question_numbers(the_task)
+    for attempt in attempts:
+        attempt.judged = _judged(attempt, numbers)  # type: ignore[attr-defined]
+    problems: dict[str, list[str]] = {}
+    if refused is not None:
+        problems = (
+            refused.message_dict if hasattr(refused, "error_dict") else {"": refused.messages}
+        )
+    posted = request.POST if refused is not None else None
     return render(
         request,
         "assessment/task.html",
@@ -95,21 +129,107 @@ def task(request: HttpRequest, cohort_id: int, task_id: int) -> HttpResponse:
             "task": the_task,
             "availability": services.task_availability(request.user, the_task, cohort),
             "draft": draft,
-            "evidence_files": active_evidence(draft) if draft else [],
-            "questions": _questions(draft) if draft else [],
+            "questions": _questions(draft, problems, posted) if draft else [],
+            "attempt_evidence": _evidence_block(draft, None) if draft else None,
             "history": [a for a in attempts if a.status != Attempt.Status.DRAFT],
-            "submit_form": SubmitForm(),
             "declaration": services.LEARNER_DECLARATION,
+            "declared": bool(posted and posted.get("declared")),
+            # (where, message): each reason beside the button links to its question.
+            "problems": [
+                ("q-" + key if key not in ("", "declared") else "declaration", message)
+                for key, messages in problems.items()
+                for message in messages
+            ],
+            "declaration_problem": problems.get("declared", []),
+            # Competent already (RPL, credit transfer, an earlier outcome): the task is not needed.
+            "outcome": Outcome.objects.current()
+            .filter(learner=request.user.pk, unit=the_task.unit_id, cohort=cohort)
+            .first(),
         },
     )
 
 
-def _questions(attempt: Attempt) -> list[dict[str, Any]]:
+def _question_numbers(the_task: Task) -> dict[int, int]:
+    """Each item's number as the task page shows it ("Question 3"), by item id."""
+    ids = the_task.items.order_by("position", "id").values_list("pk", flat=True)
+    return {pk: n for n, pk in enumerate(ids, start=1)}
+
+
+def _judged(attempt: Attempt, numbers: dict[int, int]) -> list[tuple[int | None, Any]]:
+    """The attempt's judgements as (question number, judgement), in the page's order: people
+    read "Question 3", never the item's key."""
+    rows = [(numbers.get(j.item_id), j) for j in attempt.judgements.all()]
+    return sorted(rows, key=lambda row: (row[0] is None, row[0] or 0))
+
+
+def _questions(
+    attempt: Attempt, problems: dict[str, list[str]], posted: Any = None
+) -> list[dict[str, Any]]:
     answers = {a.item_id: a for a in attempt.answers.all()}
-    return [
-        {"item": item, "answer": answers.get(item.id)}
-        for item in attempt.task.items.order_by("position", "id")
-    ]
+    items = list(attempt.task.items.order_by("position", "id"))
+    takes_evidence = {t.pk for t in _evidence_targets(items)}
+    evidence = list(active_evidence(attempt))
+    # Files of the answers kept from the attempt before (Satisfactory there), shown as kept.
+    kept = list(active_evidence(attempt.previous)) if attempt.previous else []
+    questions = []
+    for number, item in enumerate(items, start=1):
+        answer: Any = answers.get(item.id)
+        name = f"answer-{item.key}"
+        carried = answer is not None and answer.carried_forward
+        if posted is not None and not carried:
+            # As posted, so nothing typed is lost even when it could not be saved.
+            if item.auto_marked:
+                picked = [int(v) for v in posted.getlist(name) if v.isdecimal()]
+                answer = {"text": "", "choices": picked, "carried_forward": False}
+            elif name in posted:
+                answer = {"text": posted[name], "choices": [], "carried_forward": False}
+        questions.append(
+            {
+                "item": item,
+                "number": number,
+                "answer": answer,
+                "problems": problems.get(item.key, []),
+                "evidence": _evidence_block(attempt, item, files=evidence, items=items)
+                if item.pk in takes_evidence and not carried
+                else None,
+                "carried_evidence": [e for e in kept if e.item_id == item.id] if carried else [],
+            }
+        )
+    return questions
+
+
+def _evidence_targets(items: list[Item]) -> list[Item]:
+    """The questions a learner attaches files to: those that require evidence or say what
+    evidence they take; the rest are answered in words or by choosing."""
+    return [i for i in items if i.evidence_required or i.evidence_hint]
+
+
+def _evidence_block(
+    attempt: Attempt,
+    item: Item | None,
+    *,
+    files: list[Evidence] | None = None,
+    items: list[Item] | None = None,
+    error: str = "",
+) -> dict[str, Any]:
+    """The context of one evidence block (_evidence_block.html): a question's files, or the
+    attempt's files that belong to no question, with the upload and the moves it offers."""
+    if files is None:
+        files = list(active_evidence(attempt))
+    if items is None:
+        items = list(attempt.task.items.order_by("position", "id"))
+    numbers = {i.pk: n for n, i in enumerate(items, start=1)}
+    return {
+        "attempt": attempt,
+        "item": item,
+        "number": numbers.get(item.pk) if item else None,
+        "files": [f for f in files if f.item_id == (item.pk if item else None)],
+        "rule": evidence_rule(item),
+        "moves": [
+            (t, numbers[t.pk]) for t in _evidence_targets(items) if item is None or t.pk != item.pk
+        ],
+        "error": error,
+    }
 
 
 def _answers_from(request: HttpRequest, attempt: Attempt) -> dict[str, Any]:
@@ -151,6 +271,8 @@ def save_draft(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.LEARNER)
 @require_POST
 def submit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save what was posted and submit. A refusal is the task page again, with its
+    reasons beside the Submit button and at each question, and everything as posted."""
     try:
         attempt = access_attempt(request.user, pk, write=True)
     except PermissionDenied:
@@ -167,11 +289,65 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
             attempt, learner=request.user, declared=form.cleaned_data.get("declared", False)
         )
     except ValidationError as exc:
-        for message in _errors(exc):
-            messages.error(request, message)
-    else:
-        messages.success(request, "Submitted. Your assessor will mark it; you will be told.")
+        cohort, the_task = _learner_task(request, attempt.cohort_id, attempt.task_id)
+        return _task_page(request, cohort, the_task, refused=exc)
+    messages.success(request, "Submitted. Your assessor will mark it; you will be told.")
     return redirect("assessment:task", cohort_id=attempt.cohort_id, task_id=attempt.task_id)
+
+
+@login_required
+@require_GET
+def attempt_evidence(request: HttpRequest, pk: int) -> HttpResponse:
+    """One evidence block of the task page (`?item=<key>`; none: the attempt as a whole), as
+    htmx refreshes it after an upload, a move or a removal."""
+    attempt = access_attempt(request.user, pk)
+    item = find_item(attempt, request.GET.get("item"))
+    return render(
+        request, "assessment/_evidence_block.html", {"block": _evidence_block(attempt, item)}
+    )
+
+
+@login_required
+@require_POST
+def evidence_change(request: HttpRequest, evidence_id: int) -> HttpResponse:
+    """The learner moves a file of their draft to another question or to the attempt as a
+    whole (`item`: a question's key, or empty), or removes it (`remove`). With htmx the answer
+    is the block the file was in, and every block refreshes; without, back to the page."""
+    evidence = access_evidence(request.user, evidence_id)
+    try:
+        attempt = access_attempt(request.user, evidence.attempt_id, write=True)
+    except PermissionDenied:
+        if evidence.attempt.learner_id != request.user.pk:
+            raise PermissionDenied("Only the learner can move or remove files here.") from None
+        raise PermissionDenied(SUBMITTED_MESSAGE) from None
+    source = evidence.item
+    error = ""
+    try:
+        if "remove" in request.POST:
+            withdraw_evidence(evidence, by=request.user)
+            done = f"Removed {evidence.original_name}."
+        else:
+            target = find_item(attempt, request.POST.get("item"))
+            move_evidence(evidence, item=target, by=request.user)
+            done = f"Moved {evidence.original_name}."
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    if getattr(request, "htmx", False):
+        response = render(
+            request,
+            "assessment/_evidence_block.html",
+            {"block": _evidence_block(attempt, source, error=error)},
+            status=400 if error else 200,
+        )
+        if not error:
+            trigger_client_event(response, "flipside:evidence-changed", after="receive")
+        return response
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, done)
+    url = reverse("assessment:task", args=[attempt.cohort_id, attempt.task_id])
+    return redirect(f"{url}#{'q-' + source.key if source else 'evidence-heading'}")
 
 
 @login_required
@@ -184,6 +360,7 @@ def attempt_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "assessment/attempt.html",
         {
             "attempt": attempt,
+            "judged": _judged(attempt, _question_numbers(attempt.task)),
             "judgements": {j.item_id: j for j in attempt.judgements.all()},
             "can_mark": can_mark(request.user, attempt),
         },
