@@ -355,6 +355,12 @@ ROWS: dict[str, Row] = {
     "assessment:evidence_thumbnail": Row(
         ATTEMPT_PAGE, kwargs=lambda s: {"evidence_id": s.photo.pk}
     ),
+    "assessment:attempt_evidence": Row(ATTEMPT_PAGE, kwargs=draft_pk),
+    "assessment:evidence_change": Row(
+        {302: "anon", 405: REST},
+        kwargs=lambda s: {"evidence_id": s.draft_file.pk},
+        probe=Probe(allowed="learner", data=lambda s: {"remove": "1"}),
+    ),
     "assessment:evidence_list": Row(ATTEMPT_PAGE, kwargs=lambda s: {"attempt_id": s.draft.pk}),
     "assessment:evidence_withdraw": Row(
         {302: "anon", 405: REST},
