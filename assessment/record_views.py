@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from assessment.access import record_scope
 from assessment.forms import RecordSearchForm
+from assessment.models import Outcome
 from assessment.records import RecordFilters, load_record, search_records
 from delivery.records import RecordKey
 
@@ -49,6 +50,10 @@ def search(request: HttpRequest) -> HttpResponse:
     filters = form.filters() if form.is_valid() else RecordFilters()
     status = 400 if request.GET and not form.is_valid() else 200
     page = Paginator(search_records(scope, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = rows = list(page.object_list)
+    labels = dict(Outcome.Code.choices)
+    for row in rows:  # people read the outcome's name; the code is for the CSV
+        row["outcome"] = labels.get(row["outcome_code"], "")
     query = {k: v for k, v in request.GET.items() if k != "page"}
     return render(
         request,
@@ -59,6 +64,10 @@ def search(request: HttpRequest) -> HttpResponse:
             "query": urlencode(query),
             "scope": scope,
             "export_url": reverse("assessment:export_start"),
+            # The form is written out by hand (search.html); its choices come from the form.
+            "cohorts": form.fields["cohort"].queryset,  # type: ignore[attr-defined]
+            "outcome_choices": form.fields["outcome"].choices,  # type: ignore[attr-defined]
+            "sort_choices": form.fields["sort"].choices,  # type: ignore[attr-defined]
         },
         status=status,
     )

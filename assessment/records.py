@@ -268,6 +268,18 @@ class Record:
         return [e for task in self.tasks for a in task["attempts"] for e in a["evidence"]]
 
 
+def chosen_options(choices: Sequence[Any], chosen: Iterable[Any]) -> list[str]:
+    """The text of each chosen option, for people: answers are stored as option indexes (kept
+    as they are in the record JSON and exports), which mean nothing to a reader."""
+    labels = []
+    for index in chosen:
+        try:
+            labels.append(str(choices[int(index)]))
+        except (IndexError, TypeError, ValueError):
+            labels.append(f"an option no longer in the task (number {index})")
+    return labels
+
+
 def _attempt_items(attempt: Attempt, items: list[Item]) -> list[dict[str, Any]]:
     """Each item with the answer as the learner last saved it (the frozen snapshot once
     submitted, so a later edit of the task cannot change what the record shows)."""
@@ -278,34 +290,44 @@ def _attempt_items(attempt: Attempt, items: list[Item]) -> list[dict[str, Any]]:
         for entry in attempt.snapshot.get("items", []):
             item = by_key.get(entry["key"])
             answer = entry.get("answer") or {}
+            choices = entry.get("choices") or (item.choices if item else [])
+            chosen = answer.get("choices") or []
             rows.append(
                 {
                     # Older snapshots hold less; the item fills in what they lack.
                     "key": entry["key"],
+                    "number": len(rows) + 1,
                     "kind": entry.get("kind", item.kind if item else ""),
                     "prompt": entry.get("prompt", item.prompt if item else ""),
-                    "choices": entry.get("choices") or (item.choices if item else []),
+                    "choices": choices,
                     "text": answer.get("text", ""),
-                    "chosen": answer.get("choices") or [],
+                    "chosen": chosen,
+                    "chosen_labels": chosen_options(choices, chosen),
                     "carried_forward": answer.get("carried_forward", False),
                     "judgement": judged.get(item.pk) if item else None,
                 }
             )
         return rows
     answers = {a.item_id: a for a in attempt.answers.all()}
-    return [
-        {
-            "key": item.key,
-            "kind": item.kind,
-            "prompt": item.prompt,
-            "choices": item.choices,
-            "text": answers[item.pk].text if item.pk in answers else "",
-            "chosen": answers[item.pk].choices if item.pk in answers else [],
-            "carried_forward": answers[item.pk].carried_forward if item.pk in answers else False,
-            "judgement": judged.get(item.pk),
-        }
-        for item in items
-    ]
+    rows = []
+    for number, item in enumerate(items, start=1):
+        answer = answers.get(item.pk)
+        chosen = answer.choices if answer else []
+        rows.append(
+            {
+                "key": item.key,
+                "number": number,
+                "kind": item.kind,
+                "prompt": item.prompt,
+                "choices": item.choices,
+                "text": answer.text if answer else "",
+                "chosen": chosen,
+                "chosen_labels": chosen_options(item.choices, chosen),
+                "carried_forward": answer.carried_forward if answer else False,
+                "judgement": judged.get(item.pk),
+            }
+        )
+    return rows
 
 
 def check_events(events: Sequence[AuditEvent]) -> ChainCheck:
@@ -438,11 +460,14 @@ def load_records(keys: Sequence[RecordKey]) -> list[Record]:
                     ],
                 }
             )
-            for item in items:
+            for number, item in enumerate(items, start=1):
                 record.mapping.append(
                     {
                         "task": task.title,
                         "item": item.key,
+                        # For people: the question's number in its task and its words.
+                        "number": number,
+                        "prompt": item.prompt,
                         "criteria": sorted(c.number for c in item.criteria.all()),
                     }
                 )
