@@ -154,6 +154,7 @@ def outcome_rows(scope: RecordScope, filters: RecordFilters) -> Iterable[list[An
             "outcome_at",
             "first_attempt",
             "cohort__starts_on",
+            "enrolled_at",
             "outcome_by",
         )
     )
@@ -161,16 +162,38 @@ def outcome_rows(scope: RecordScope, filters: RecordFilters) -> Iterable[list[An
     names: dict[int, str] = {}
     for row in rows.iterator(chunk_size=2000):
         (learner_id, family, given, email, code, title, course, cohort, outcome, outcome_at,
-         first_attempt_at, cohort_start, recorder) = row  # fmt: skip
+         first_attempt_at, cohort_start, enrolled_at, recorder) = row  # fmt: skip
         if recorder not in names:
             person = people.filter(pk=recorder).first()
             names[recorder] = (person.get_full_name() or person.get_username()) if person else ""
-        start = timezone.localdate(first_attempt_at) if first_attempt_at else cohort_start
+        end = timezone.localdate(outcome_at)
+        start = activity_start(
+            end=end,
+            cohort_start=cohort_start,
+            enrolled_on=timezone.localdate(enrolled_at) if enrolled_at else None,
+            first_attempt_on=timezone.localdate(first_attempt_at) if first_attempt_at else None,
+        )
         yield [
             learner_id, family, given, email, code, title, course, cohort, outcome,
-            labels.get(outcome, outcome), start.isoformat() if start else "",
-            timezone.localdate(outcome_at).isoformat(), names[recorder],
+            labels.get(outcome, outcome), start.isoformat(), end.isoformat(), names[recorder],
         ]  # fmt: skip
+
+
+def activity_start(
+    *,
+    end: dt.date,
+    cohort_start: dt.date | None,
+    enrolled_on: dt.date | None,
+    first_attempt_on: dt.date | None,
+) -> dt.date:
+    """The day the learner began the unit, for the outcomes CSV: when they could begin (the
+    later of the cohort's start and their enrolment: a rolling intake is joined any day), or
+    their first attempt if that came earlier. Never after the outcome (`end`): an outcome may
+    be recorded before the cohort begins (credit transfer or RPL at enrolment), and a student
+    management system rejects an activity that ends before it starts."""
+    could_begin = max((day for day in (cohort_start, enrolled_on) if day), default=end)
+    began = min(could_begin, first_attempt_on) if first_attempt_on else could_begin
+    return min(began, end)
 
 
 def _matching(scope: RecordScope, filters: RecordFilters) -> QuerySet[Any]:

@@ -506,3 +506,52 @@ def test_the_search_form_offers_every_choice(
     assert '<option value="unit" selected>Unit</option>' in html
     assert f'<option value="{assessed["cohort"].pk}">' in html
     assert 'for="f-descending"><input type="checkbox" id="f-descending"' in html
+
+
+def test_the_outcomes_csv_never_ends_an_activity_before_it_starts(
+    client_for: Any, auditor: Any, assessor: Any, learner: Any
+) -> None:
+    """Credit transfer recorded at enrolment, before the cohort begins, and no attempts: the
+    activity starts and ends the day it was recorded (the cohort's start came after it)."""
+    import datetime as dt
+
+    cohort = CohortFactory(starts_on=dt.date(2027, 2, 1), assessors=[assessor])
+    made = assessable_unit(course=cohort.course)
+    enrol_learner(learner, cohort)
+    recorded = dt.datetime(2026, 11, 20, 0, 0, tzinfo=dt.UTC)  # 11 am in Sydney
+    Outcome.objects.create(
+        learner=learner, unit=made["unit"], cohort=cohort, code="60", recorded_by=assessor,
+        recorded_at=recorded,
+    )  # fmt: skip
+    response = client_for(auditor).get(f"{URL}outcomes.csv", {"unit": made["unit"].code})
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert len(lines) == 2
+    start, end = lines[1].split(",")[10:12]
+    assert end == "2026-11-20"
+    assert start <= end
+    assert start == "2026-11-20"
+
+
+@pytest.mark.parametrize(
+    ("cohort_start", "enrolled", "first_attempt", "expected"),
+    [
+        ("2026-11-02", "2026-10-20", "2026-11-10", "2026-11-02"),  # began with the cohort
+        ("2026-01-05", "2026-11-03", "2026-11-10", "2026-11-03"),  # joined a rolling intake
+        ("2026-11-02", "2026-11-01", "2026-10-30", "2026-10-30"),  # attempted before the start
+        ("2026-12-01", "2026-11-01", None, "2026-11-25"),  # recorded before the cohort began
+    ],
+)
+def test_an_activity_starts_when_the_learner_could_begin_and_never_after_its_end(
+    cohort_start: str, enrolled: str, first_attempt: str | None, expected: str
+) -> None:
+    import datetime as dt
+
+    from assessment.records import activity_start
+
+    day = dt.date.fromisoformat
+    assert activity_start(
+        end=day("2026-11-25"),
+        cohort_start=day(cohort_start),
+        enrolled_on=day(enrolled),
+        first_attempt_on=day(first_attempt) if first_attempt else None,
+    ) == day(expected)
