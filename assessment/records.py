@@ -307,9 +307,9 @@ def _attempt_items(attempt: Attempt, items: list[Item]) -> list[dict[str, Any]]:
     """Each item with the answer as the learner last saved it (the frozen snapshot once
     submitted, so a later edit of the task cannot change what the record shows)."""
     judged = {j.item_id: j for j in attempt.judgements.all()}
+    rows: list[dict[str, Any]] = []
     if attempt.snapshot:
         by_key = {item.key: item for item in items}
-        rows = []
         for entry in attempt.snapshot.get("items", []):
             item = by_key.get(entry["key"])
             answer = entry.get("answer") or {}
@@ -332,7 +332,6 @@ def _attempt_items(attempt: Attempt, items: list[Item]) -> list[dict[str, Any]]:
             )
         return rows
     answers = {a.item_id: a for a in attempt.answers.all()}
-    rows = []
     for number, item in enumerate(items, start=1):
         answer = answers.get(item.pk)
         chosen = answer.choices if answer else []
