@@ -564,6 +564,15 @@ def mapping(request: HttpRequest, unit_id: int, cohort_id: int) -> HttpResponse:
     cohort = access_cohort_staff(request.user, cohort_id)
     unit = get_object_or_404(Unit, pk=unit_id, course_units__course=cohort.course)
     rows, items = selectors.mapping_matrix(unit)
+    # Columns are named for people (task 2, item 3), not by the content pack's keys.
+    tasks: list[Task] = []
+    columns = []
+    for item in items:
+        if not tasks or tasks[-1].pk != item.task_id:
+            tasks.append(item.task)
+            number = 0
+        number += 1
+        columns.append({"item": item, "task_number": len(tasks), "number": number})
     return render(
         request,
         "assessment/mapping.html",
@@ -572,6 +581,8 @@ def mapping(request: HttpRequest, unit_id: int, cohort_id: int) -> HttpResponse:
             "cohort": cohort,
             "rows": rows,
             "items": items,
+            "tasks": tasks,
+            "columns": columns,
             "uncovered": [r for r in rows if not r.covered],
         },
     )
