@@ -345,3 +345,13 @@ def test_item_headings_follow_the_page_heading(
     levels = [int(level) for level in re.findall(r"<h([1-6])[ >]", html)]
     assert levels[0] == 1
     assert all(later - earlier <= 1 for earlier, later in itertools.pairwise(levels)), levels
+
+
+def test_a_refused_save_names_items_by_number_not_by_key(
+    client_for: Any, assessor: Any, attempt: Attempt
+) -> None:
+    response = post_marking(client_for(assessor), attempt, {"q1": "S"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "Judge every item: item 2 not judged yet." in html
+    assert "q2 not judged" not in html
