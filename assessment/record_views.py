@@ -8,6 +8,7 @@ auditor opens to the audit trail (assessment/middleware.py)."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -25,6 +26,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_http_methods
 
 from assessment.access import record_scope
@@ -178,9 +180,12 @@ def _described(form: RecordSearchForm) -> list[tuple[str, str]]:
     for name, value in form.cleaned_data.items():
         if value in (None, "", False) or name in {"sort", "descending"}:
             continue
-        shown.append(
-            (str(form.fields[name].label or name.replace("_", " ").capitalize()), str(value))
-        )
+        field = form.fields[name]
+        # A choice's name ("Competent"), not its value ("20"); a date as people write it.
+        words = dict(getattr(field, "choices", None) or ()).get(value, value)
+        if isinstance(words, dt.date):
+            words = date_format(words, "j M Y")
+        shown.append((str(field.label or name.replace("_", " ").capitalize()), str(words)))
     return shown
 
 

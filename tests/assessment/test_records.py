@@ -555,3 +555,13 @@ def test_an_activity_starts_when_the_learner_could_begin_and_never_after_its_end
         enrolled_on=day(enrolled),
         first_attempt_on=day(first_attempt) if first_attempt else None,
     ) == day(expected)
+
+
+def test_an_export_describes_its_filters_in_words(
+    client_for: Any, auditor: Any, assessed: dict[str, Any]
+) -> None:
+    query = {"outcome": "20", "date_from": "2026-11-02"}
+    html = client_for(auditor).get(f"{URL}exports/", query).content.decode()
+    assert "Outcome <em>Competent</em>" in html
+    assert "Assessed from <em>2 Nov 2026</em>" in html
+    assert "<em>20</em>" not in html
