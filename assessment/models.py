@@ -421,6 +421,35 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type} {self.object_id}"
 
+    @property
+    def action_label(self) -> str:
+        """The action in words for the record page (the code stays in exports and the chain)."""
+        known = AUDIT_ACTION_LABELS.get(self.action)
+        return known or self.action.replace(".", " ").replace("_", " ").capitalize()
+
+
+# What each audit action is called on the auditor's pages; anything else is spelt out.
+AUDIT_ACTION_LABELS = {
+    "attempt.started": "Attempt started",
+    "attempt.saved": "Draft saved",
+    "attempt.submitted": "Attempt submitted",
+    "attempt.marked": "Attempt marked",
+    "attempt.remarked": "Attempt marked again",
+    "observation.started": "Observation started",
+    "evidence.added": "Evidence added",
+    "evidence.withdrawn": "Evidence withdrawn",
+    "evidence.purged": "Evidence file purged (retention policy)",
+    "outcome.recorded": "Outcome recorded",
+    "credential.issued": "Credential issued",
+    "credential.revoked": "Credential revoked",
+    "third_party.requested": "Third-party report requested",
+    "third_party.resent": "Third-party report link sent again",
+    "third_party.completed": "Third-party report completed",
+    "legal_hold.placed": "Legal hold placed",
+    "legal_hold.released": "Legal hold released",
+    "auditor.opened": "Opened by an auditor",
+}
+
 
 class ThirdPartyRequest(models.Model):
     """A workplace supervisor's checklist for a third-party report, completed without an account

@@ -503,17 +503,24 @@ def mark_attempt(
         raise ValidationError("This attempt has not been submitted yet.")
     if not declared:
         raise ValidationError("Tick the assessor declaration to record your judgement.")
-    items = {i.key: i for i in attempt.task.items.all()}
+    ordered = list(attempt.task.items.order_by("position", "id"))
+    items = {i.key: i for i in ordered}
+    # Messages name items as the marking page numbers them ("item 3"), never by their keys.
+    numbers = {item.key: n for n, item in enumerate(ordered, start=1)}
     given = {j.item_key: j for j in judgements}
     unknown = sorted(set(given) - set(items))
     if unknown:
-        raise ValidationError(f"Unknown items: {', '.join(unknown)}.")
-    missing = sorted(set(items) - set(given))
+        raise ValidationError(
+            f"This task no longer has {len(unknown)} of the items judged; reload the page."
+        )
+    missing = sorted(set(items) - set(given), key=numbers.__getitem__)
     if missing:
-        raise ValidationError(f"Judge every item: {', '.join(missing)} not judged.")
+        raise ValidationError(f"Judge every item: {_numbered(missing, numbers)} not judged yet.")
     bad = [j.item_key for j in judgements if j.result not in Attempt.Result.values]
     if bad:
-        raise ValidationError(f"Choose S or NS for {', '.join(bad)}.")
+        raise ValidationError(
+            f"Choose Satisfactory or Not satisfactory for {_numbered(bad, numbers)}."
+        )
     not_satisfactory_without_comment = [
         j.item_key
         for j in judgements
@@ -522,7 +529,7 @@ def mark_attempt(
     if not_satisfactory_without_comment:
         raise ValidationError(
             "Say what is missing for each Not Satisfactory item: "
-            + ", ".join(not_satisfactory_without_comment)
+            + _numbered(not_satisfactory_without_comment, numbers)
             + "."
         )
     if attempt.task.kind == Task.Kind.OBSERVATION and not (observed_on and observed_at_place):
@@ -577,6 +584,14 @@ def mark_attempt(
     )
     _tell_learner_marked(attempt)
     return attempt
+
+
+def _numbered(keys: Sequence[str], numbers: dict[str, int]) -> str:
+    """Items for a message, as the marking page numbers them: "item 2", "items 2, 5 and 7"."""
+    labels = [str(numbers[key]) for key in sorted(keys, key=numbers.__getitem__)]
+    if len(labels) == 1:
+        return f"item {labels[0]}"
+    return f"items {', '.join(labels[:-1])} and {labels[-1]}"
 
 
 def _tell_learner_marked(attempt: Attempt) -> None:

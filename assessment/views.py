@@ -14,6 +14,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -34,6 +35,7 @@ from assessment.models import Attempt, Evidence, Item, Outcome, OutcomeDocument,
 from assessment.permissions import access_attempt, access_evidence, can_mark
 from delivery.models import Enrolment, Unit
 from delivery.permissions import access_cohort_staff, role_required
+from delivery.records import RecordKey, record_sections
 from delivery.roles import Role, roles_of
 
 
@@ -409,7 +411,11 @@ def queue(request: HttpRequest) -> HttpResponse:
 def mark(request: HttpRequest, pk: int) -> HttpResponse:
     """The marking page. Its form's content (answers, evidence, earlier judgements) changes
     only when the attempt is marked, so a visit renders it from the cache; the claim, the
-    notices and the CSRF token are the visit's own."""
+    notices and the CSRF token are the visit's own. Reading the page claims nothing: the
+    assessor claims the attempt with "Start marking" (`claim`), and the form opens to them.
+
+    After a save: to the unit outcome when that made every task of the unit Satisfactory
+    (recording Competent is what the learner waits for), else back to the queue."""
     attempt = access_attempt(request.user, pk, brief=True)
     if not can_mark(request.user, attempt):
         raise PermissionDenied
@@ -417,11 +423,7 @@ def mark(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("Not submitted")
     context: dict[str, Any] = {"attempt": attempt, "errors": []}
     if request.method == "GET":
-        if attempt.status == Attempt.Status.SUBMITTED:
-            try:
-                services.claim_attempt(attempt, assessor=request.user)
-            except ValidationError as exc:
-                context["claimed_by_other"] = _errors(exc)[0]
+        context["claim"] = _claim_state(attempt, request.user)
         key = (
             f"assessment:marking:{attempt.pk}:{attempt.version}:{attempt.status}:"
             f"{attempt.task.version}"
@@ -451,7 +453,7 @@ def mark(request: HttpRequest, pk: int) -> HttpResponse:
         version = -1
     stale = None
     try:
-        services.mark_attempt(
+        marked = services.mark_attempt(
             attempt,
             assessor=request.user,
             judgements=[
@@ -475,14 +477,108 @@ def mark(request: HttpRequest, pk: int) -> HttpResponse:
         context["errors"] = _errors(exc)
         status = 400
     else:
-        messages.success(request, f"Marked. {attempt.learner.get_full_name()} will be told.")
+        told = f"Marked. {marked.learner.get_full_name()} will be told."
+        unit = marked.task.unit
+        if _outcome_due(marked):
+            messages.success(
+                request,
+                f"{told} Every task of {unit.code} is now Satisfactory: record the unit outcome.",
+            )
+            return redirect("assessment:outcome", marked.cohort_id, marked.learner_id, unit.pk)
+        messages.success(request, told)
         return redirect("assessment:queue")
     context["attempt"] = attempt
+    context["claim"] = _claim_state(attempt, request.user)
     parts = _marking_page(
         attempt, items=items, posted=posted, stale=stale, feedback=request.POST.get("feedback")
     )
     context["head"], context["body"] = (mark_safe(part) for part in parts)  # noqa: S308
     return render(request, "assessment/mark.html", context, status=status)
+
+
+def _outcome_due(attempt: Attempt) -> bool:
+    """This Satisfactory attempt completed its unit and no current outcome says Competent."""
+    if attempt.result != Attempt.Result.SATISFACTORY:
+        return False
+    unit = attempt.task.unit
+    if not services.unit_progress(attempt.learner, unit, attempt.cohort).all_satisfactory:
+        return False
+    current = Outcome.objects.current().filter(
+        learner=attempt.learner_id, unit=unit, cohort=attempt.cohort_id
+    )
+    return not any(outcome.competent for outcome in current)
+
+
+def _claim_state(attempt: Attempt, user: Any) -> dict[str, Any] | None:
+    """Who is marking a waiting attempt, for the page's claim panel: `mine` (the form is open
+    to this assessor), `other` (a colleague's claim, younger than CLAIM_LAPSES_AFTER) or
+    `open` (nobody's, or a lapsed claim: "Start marking" takes it). None once marked."""
+    if attempt.status != Attempt.Status.SUBMITTED:
+        return None
+    since = attempt.claimed_at
+    if attempt.claimed_by_id == user.pk and since is not None:
+        return {"state": "mine", "since": since}
+    if attempt.claimed_by_id and since and timezone.now() - since < services.CLAIM_LAPSES_AFTER:
+        holder = get_user_model().objects.filter(pk=attempt.claimed_by_id).first()
+        name = (holder.get_full_name() or holder.get_username()) if holder else "Someone"
+        return {"state": "other", "name": name, "since": since}
+    return {"state": "open"}
+
+
+@role_required(Role.ASSESSOR, Role.ADMINISTRATOR)
+@require_POST
+def claim(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Start marking": claim a waiting attempt, so colleagues see who has it. Of two assessors
+    claiming at once one wins and the other is told (`services.claim_attempt` locks the row)."""
+    attempt = access_attempt(request.user, pk, brief=True)
+    if not can_mark(request.user, attempt):
+        raise PermissionDenied
+    if attempt.status == Attempt.Status.DRAFT:
+        raise Http404("Not submitted")
+    try:
+        services.claim_attempt(attempt, assessor=request.user)
+    except ValidationError as exc:
+        messages.error(request, f"You have not started marking: {_errors(exc)[0]}")
+    # On success the page itself says the assessor is marking it.
+    return redirect("assessment:mark", attempt.pk)
+
+
+@login_required
+@require_GET
+def evidence_page(request: HttpRequest, evidence_id: int) -> HttpResponse:
+    """One evidence file in a page: its viewing copy (never the original, which may carry
+    location data or be more than a browser should decode), what it is evidence for, its
+    facts, a download of the original, and the way back to where the person came from."""
+    evidence = access_evidence(request.user, evidence_id)
+    attempt = access_attempt(request.user, evidence.attempt_id)
+    held = roles_of(request.user)
+    if attempt.learner_id == request.user.pk:
+        back = (reverse("assessment:task", args=[attempt.cohort_id, attempt.task_id]), "the task")
+    elif attempt.status != Attempt.Status.DRAFT and can_mark(request.user, attempt):
+        back = (reverse("assessment:mark", args=[attempt.pk]), "marking")
+    elif Role.AUDITOR in held:
+        args = [attempt.cohort_id, attempt.learner_id, attempt.task.unit_id]
+        back = (reverse("assessment:record", args=args), "the record")
+    else:
+        back = (reverse("assessment:attempt", args=[attempt.pk]), "the attempt")
+    item = evidence.item
+    number = None
+    if item is not None:
+        number = list(attempt.task.items.order_by("position", "id")).index(item) + 1
+    kind = evidence.content_type.split("/", 1)[0] if evidence.preview else ""
+    return render(
+        request,
+        "assessment/evidence.html",
+        {
+            "evidence": evidence,
+            "attempt": attempt,
+            "item": item,
+            "number": number,
+            "kind": kind,
+            "back_url": back[0],
+            "back_label": back[1],
+        },
+    )
 
 
 def _marking_page(
@@ -539,7 +635,17 @@ def outcome(request: HttpRequest, cohort_id: int, learner_id: int, unit_id: int)
         raise PermissionDenied
     learner = get_object_or_404(get_user_model(), pk=learner_id, enrolments__cohort=cohort)
     unit = get_object_or_404(Unit, pk=unit_id, course_units__course=cohort.course)
-    form = OutcomeForm(request.POST or None)
+    progress = services.unit_progress(learner, unit, cohort)
+    history = list(
+        Outcome.objects.filter(learner=learner, unit=unit, cohort=cohort)
+        .select_related("recorded_by")
+        .prefetch_related("documents")
+    )
+    current = history[0] if history else None
+    # Every task Satisfactory and nothing recorded yet: Competent is what is due, offered first.
+    due = progress.all_satisfactory and not (current and current.competent)
+    initial = {"code": Outcome.Code.COMPETENT} if due else {}
+    form = OutcomeForm(request.POST or None, initial=initial)
     errors: list[str] = []
     if request.method == "POST" and form.is_valid():
         try:
@@ -555,8 +661,13 @@ def outcome(request: HttpRequest, cohort_id: int, learner_id: int, unit_id: int)
         except ValidationError as exc:
             errors = _errors(exc)
         else:
-            messages.success(request, f"Outcome recorded for {learner.get_full_name()}.")
+            messages.success(
+                request,
+                f"Outcome recorded for {learner.get_full_name()}: "
+                f"{Outcome.Code(form.cleaned_data['code']).label}.",
+            )
             return redirect(request.path)
+    key = RecordKey(learner.pk, cohort.pk, unit.pk)
     return render(
         request,
         "assessment/outcome.html",
@@ -566,11 +677,18 @@ def outcome(request: HttpRequest, cohort_id: int, learner_id: int, unit_id: int)
             "unit": unit,
             "form": form,
             "errors": errors,
-            "progress": services.unit_progress(learner, unit, cohort),
-            "history": Outcome.objects.filter(
-                learner=learner, unit=unit, cohort=cohort
-            ).select_related("recorded_by"),
+            "progress": progress,
+            "due": due,
+            "current": current,
+            "history": history,
             "tasks": selectors.learner_tasks(learner, cohort).get(unit, []),
+            # What other apps keep about this record (the credential the outcome led to, and
+            # its state), registered in delivery by the apps above this one: see
+            # delivery/records.py. Assessment never imports them.
+            "sections": [
+                {"section": section, "data": section.load([key]).get(key, {})}
+                for section in record_sections()
+            ],
         },
         status=400 if errors else 200,
     )
@@ -622,6 +740,15 @@ def mapping(request: HttpRequest, unit_id: int, cohort_id: int) -> HttpResponse:
     cohort = access_cohort_staff(request.user, cohort_id)
     unit = get_object_or_404(Unit, pk=unit_id, course_units__course=cohort.course)
     rows, items = selectors.mapping_matrix(unit)
+    # Columns are named for people (task 2, item 3), not by the content pack's keys.
+    tasks: list[Task] = []
+    columns = []
+    for item in items:
+        if not tasks or tasks[-1].pk != item.task_id:
+            tasks.append(item.task)
+            number = 0
+        number += 1
+        columns.append({"item": item, "task_number": len(tasks), "number": number})
     return render(
         request,
         "assessment/mapping.html",
@@ -630,6 +757,8 @@ def mapping(request: HttpRequest, unit_id: int, cohort_id: int) -> HttpResponse:
             "cohort": cohort,
             "rows": rows,
             "items": items,
+            "tasks": tasks,
+            "columns": columns,
             "uncovered": [r for r in rows if not r.covered],
         },
     )

@@ -352,6 +352,8 @@ ROWS: dict[str, Row] = {
     # --- assessment: evidence
     "assessment:evidence": Row(ATTEMPT_PAGE, kwargs=lambda s: {"evidence_id": s.photo.pk}),
     "assessment:evidence_preview": Row(ATTEMPT_PAGE, kwargs=lambda s: {"evidence_id": s.photo.pk}),
+    # The page around one evidence file (its viewing copy, facts, download, the way back).
+    "assessment:evidence_page": Row(ATTEMPT_PAGE, kwargs=lambda s: {"evidence_id": s.photo.pk}),
     "assessment:evidence_thumbnail": Row(
         ATTEMPT_PAGE, kwargs=lambda s: {"evidence_id": s.photo.pk}
     ),
@@ -396,6 +398,13 @@ ROWS: dict[str, Row] = {
             allowed="assessor admin",
             data=lambda s: {"result-q1": "NS", "comment-q1": "No.", "declared": "on"},
         ),
+    ),
+    # "Start marking": a POST only; the attempt here is marked, so even an allowed claim
+    # changes nothing (refused with a message).
+    "assessment:claim": Row(
+        {405: "assessor assessor_other admin", 403: REST},
+        kwargs=attempt_pk,
+        probe=Probe(allowed="assessor admin"),
     ),
     "assessment:outcome": Row(
         {200: "assessor admin", 404: "assessor_other", 403: REST},
