@@ -355,6 +355,7 @@ def certificate(request: HttpRequest, public_id: uuid.UUID) -> FileResponse:
     credential = services.ensure_certificate(_owned(request, public_id))
     response = FileResponse(
         credential.certificate.open("rb"),
+        as_attachment=True,  # a file the learner keeps, prints or uploads elsewhere
         filename=f"{credential.achievement.human_code}-certificate.pdf",
         content_type="application/pdf",
     )
