@@ -298,19 +298,22 @@ def share_links(credential: Credential) -> dict[str, str]:
 
 
 def linkedin_url(credential: Credential) -> str:
-    """LinkedIn's "Add to profile" link for a certification, pre-filled."""
+    """LinkedIn's "Add to profile" link for a certification, pre-filled; its month and year
+    are the provider's, as the certificate and the public page show them."""
+    issued = timezone.localtime(credential.valid_from)
     params = {
         "startTask": "CERTIFICATION_NAME",
         "name": credential.achievement.name,
         "organizationName": services.issuer_profile().name,
-        "issueYear": credential.valid_from.year,
-        "issueMonth": credential.valid_from.month,
+        "issueYear": issued.year,
+        "issueMonth": issued.month,
         "certUrl": services.site_url(reverse("credentials:page", args=[credential.public_id])),
         "certId": str(credential.public_id),
     }
     if credential.valid_until is not None:
-        params["expirationYear"] = credential.valid_until.year
-        params["expirationMonth"] = credential.valid_until.month
+        expires = timezone.localtime(credential.valid_until)
+        params["expirationYear"] = expires.year
+        params["expirationMonth"] = expires.month
     return "https://www.linkedin.com/profile/add?" + urlencode(params)
 
 

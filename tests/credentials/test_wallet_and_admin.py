@@ -405,3 +405,19 @@ def test_the_public_page_shows_the_providers_rto_code(
     settings.PROVIDER_RTO_CODE = "91234"
     html = client.get(f"/credentials/{credential.public_id}/").content.decode()
     assert "(RTO 91234)" in html
+
+
+def test_the_linkedin_month_is_the_providers_as_on_the_certificate(
+    credential: Credential,
+) -> None:
+    """Attained at 20:30 UTC on 31 March is 1 April in Sydney, as the certificate says."""
+    from datetime import UTC, datetime
+
+    from credentials.views import linkedin_url
+
+    credential.valid_from = datetime(2026, 3, 31, 20, 30, tzinfo=UTC)
+    credential.valid_until = datetime(2029, 3, 31, 20, 30, tzinfo=UTC)
+    query = parse_qs(urlparse(linkedin_url(credential)).query)
+
+    assert (query["issueYear"], query["issueMonth"]) == (["2026"], ["4"])
+    assert (query["expirationYear"], query["expirationMonth"]) == (["2029"], ["4"])
