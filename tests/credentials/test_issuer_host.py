@@ -221,3 +221,27 @@ def test_moving_twice_moves_nothing_more_and_a_dry_run_changes_nothing(
     call_command("move_issuer_host", stdout=again)
     assert "Nothing to move" in again.getvalue()
     assert AuditEvent.objects.filter(action="credential.moved").count() == 1
+
+
+def test_the_issuing_task_logs_why_it_refused_and_does_not_fail_the_caller(
+    credential: Credential,
+    learner: Any,
+    unit: Any,
+    cohort: Any,
+    assessor: Any,
+    settings: Any,
+    caplog: Any,
+) -> None:
+    """In the embedded mode the task runs inside the assessor's request: a misconfigured
+    process logs the reason instead of answering the assessor with a server error."""
+    from credentials.tasks import issue_credentials_for_outcome
+
+    settings.PUBLIC_URL = "http://localhost:8000"
+    outcome = competent(learner, unit, cohort, assessor)
+    credential.outcome.superseded_by = outcome
+    credential.outcome.save()
+
+    assert issue_credentials_for_outcome.delay(outcome.pk).get() is None
+    assert Credential.objects.count() == 1
+    assert "refusing to sign" in caplog.text
+    assert "did:web:127.0.0.1%3A8000" in caplog.text
