@@ -245,3 +245,22 @@ def test_the_issuing_task_logs_why_it_refused_and_does_not_fail_the_caller(
     assert Credential.objects.count() == 1
     assert "refusing to sign" in caplog.text
     assert "did:web:127.0.0.1%3A8000" in caplog.text
+
+
+def test_the_migration_fills_in_the_issuer_of_existing_lists_and_credentials(
+    credential: Credential,
+) -> None:
+    """Rows issued before the column existed get the DID their stored documents name."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("credentials.migrations.0003_issuer_id")
+    Credential.objects.update(issuer_id="")
+    StatusList.objects.update(issuer_id="")
+
+    migration.fill_issuer_ids(apps, None)
+
+    credential.refresh_from_db()
+    assert credential.issuer_id == "did:web:127.0.0.1%3A8000"
+    assert StatusList.objects.get().issuer_id == "did:web:127.0.0.1%3A8000"
