@@ -40,9 +40,10 @@ PUBLIC_URL_SET = env.is_set("PUBLIC_URL")
 # to keep signing as an earlier host's DID (see docs/moving-host.md).
 CREDENTIALS_HOST = env.string("CREDENTIALS_HOST")
 # Unset: deployments from before PUBLIC_URL set only CREDENTIALS_HOST and were served over
-# https at that host, which is what their credentials already name.
+# https at that host, which is what their credentials already name; else the address
+# `make run` serves by default.
 PUBLIC_URL = env.origin("PUBLIC_URL") or (
-    f"https://{CREDENTIALS_HOST}" if CREDENTIALS_HOST else "http://localhost:8000"
+    f"https://{CREDENTIALS_HOST}" if CREDENTIALS_HOST else "http://127.0.0.1:8000"
 )
 # The signing keys are encrypted at rest with this secret (changing it makes them unreadable).
 CREDENTIALS_KEY_SECRET = env.string("CREDENTIALS_KEY_SECRET", SECRET_KEY)

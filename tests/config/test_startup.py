@@ -188,8 +188,8 @@ def test_a_deployment_from_before_public_url_still_starts_with_a_warning(tmp_pat
 @pytest.mark.parametrize(
     ("env", "public_url", "did_host"),
     [
-        ({}, "http://localhost:8000", "localhost:8000"),
-        ({"PUBLIC_URL": "http://127.0.0.1:8000/"}, "http://127.0.0.1:8000", "127.0.0.1:8000"),
+        ({}, "http://127.0.0.1:8000", "127.0.0.1:8000"),
+        ({"PUBLIC_URL": "http://localhost:8102/"}, "http://localhost:8102", "localhost:8102"),
         ({"PUBLIC_URL": "https://Learn.Example.edu.au"}, "https://learn.example.edu.au",
          "learn.example.edu.au"),
         ({"PUBLIC_URL": "https://new.example", "CREDENTIALS_HOST": "old.example"},
