@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
 from django.template import loader
 
+from delivery.links import public_origin
 from delivery.tasks import send_email
 
 
@@ -13,6 +16,7 @@ class QueuedPasswordResetForm(PasswordResetForm):
     """Password reset whose e-mail goes through Celery, so a slow mail server never holds a page.
 
     The answer is the same whether or not the address is known (Django's own behaviour).
+    The link in it is built from PUBLIC_URL.
     """
 
     def send_mail(
@@ -24,6 +28,15 @@ class QueuedPasswordResetForm(PasswordResetForm):
         to_email: str,
         html_email_template_name: str | None = None,
     ) -> None:
+        # The link is opened from an inbox: the deployment's public address, not the Host
+        # header of the request that asked (a client-chosen or internal name).
+        origin = urlsplit(public_origin())
+        context = {
+            **context,
+            "protocol": origin.scheme,
+            "domain": origin.netloc,
+            "site_name": settings.PROVIDER_NAME,
+        }
         subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
         body = loader.render_to_string(email_template_name, context)
         html = (
