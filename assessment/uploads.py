@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -130,7 +131,9 @@ def _metadata(header: str) -> dict[str, str]:
 
 def _number(request: HttpRequest, header: str) -> int:
     value = request.headers.get(header, "")
-    if not value.isdigit():
+    # ASCII only: `isdigit` also accepts digits such as "²" that `int` refuses; and no more
+    # digits than any byte count has (`int` refuses thousands).
+    if not (value.isascii() and value.isdigit()) or len(value) > 19:
         raise ValidationError(f"{header} must be a whole number of bytes.")
     return int(value)
 
@@ -301,18 +304,31 @@ class _Slice:
         self._file.close()
 
 
+# One `bytes=first-last` or `bytes=-suffix`; ASCII digits only, and few enough of them for `int`.
+_BYTE_RANGE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})")
+
+
 def _range(header: str | None, size: int) -> tuple[int, int] | None:
-    """One `bytes=a-b` range (what video players ask for); None for none or several."""
+    """The one byte range a video player asks for, as (first, last) within the file.
+
+    None (the whole file) for no header, another unit or several ranges (RFC 9110 14.2: a
+    server may ignore them); ValueError (416) for a range that is malformed, backwards
+    (`bytes=5-2`) or starts past the end."""
     if not header or not header.startswith("bytes=") or "," in header:
         return None
-    first, _, last = header[6:].strip().partition("-")
+    match = _BYTE_RANGE.fullmatch(header.replace(" ", ""))
+    if match is None:
+        raise ValueError(header)
+    first, last = match.groups()
     if not first:
-        if not last.isdigit() or int(last) == 0:
+        if not last or int(last) == 0:
             raise ValueError(header)
         return max(size - int(last), 0), size - 1
-    if not first.isdigit() or (last and not last.isdigit()) or int(first) >= size:
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or (last and int(last) < start):
         raise ValueError(header)
-    return int(first), min(int(last), size - 1) if last else size - 1
+    return start, end
 
 
 def _file_response(

@@ -670,3 +670,73 @@ def test_it_keeps_a_withdrawn_file_for_the_assessor(
     files.withdraw_evidence(pdf, by=learner)
     url = reverse("assessment:evidence", args=[pdf.pk])
     assert client_for(assessor).get(url).status_code == 200
+
+
+# Hostile headers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "-1", "1e3", " 5", "0x10", "9" * 5000])
+def test_it_refuses_an_upload_length_that_is_not_ascii_digits(
+    client_for: Any, learner: Any, attempt: Attempt, value: str
+) -> None:
+    client = client_for(learner)
+    response = client.post(
+        reverse("assessment:evidence_upload_create", args=[attempt.pk]),
+        headers={**TUS, "Upload-Length": value, "Upload-Metadata": metadata(filename="a.pdf")},
+    )
+    assert response.status_code in {400, 413}
+    assert response["Tus-Resumable"] == "1.0.0"
+    assert staged_files() == []
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "-0", ""])
+def test_it_refuses_an_upload_offset_that_is_not_ascii_digits(
+    client_for: Any, learner: Any, attempt: Attempt, value: str
+) -> None:
+    client = client_for(learner)
+    url = create(client, attempt.pk, 100)["Location"]
+    response = client.generic(
+        "PATCH", url, b"x" * 10, content_type=OCTETS, headers={**TUS, "Upload-Offset": value}
+    )
+    assert response.status_code == 400
+    assert "Upload-Offset must be a whole number of bytes." in response.content.decode()
+    assert client.head(url, headers=TUS)["Upload-Offset"] == "0"
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "expected"),
+    [
+        ("bytes=5-2", 416, None),  # backwards: used to answer nothing and hang
+        ("bytes=5-5", 206, (5, 5)),
+        ("bytes=0-", 206, (0, 9999)),
+        ("bytes=9990-20000", 206, (9990, 9999)),
+        ("bytes=-0", 416, None),
+        ("bytes=-", 416, None),
+        ("bytes=²-3", 416, None),
+        ("bytes=1-²", 416, None),
+        ("bytes=abc", 416, None),
+        ("bytes=" + "9" * 40 + "-", 416, None),
+        ("bytes=0-1,5-6", 200, None),  # several ranges: the whole file
+        ("items=0-1", 200, None),  # another unit: ignored
+    ],
+)
+def test_it_answers_malformed_and_backwards_ranges_without_hanging(
+    client_for: Any, learner: Any, attempt: Attempt, header: str, status: int, expected: Any
+) -> None:
+    content = bytes(range(256)) * 39 + bytes(16)  # 10,000 bytes
+    row = stored(attempt, learner, "clip.mp4", content, "video/mp4")
+    response = client_for(learner).get(
+        reverse("assessment:evidence", args=[row.pk]), headers={"Range": header}
+    )
+    assert response.status_code == status
+    if status == 416:
+        assert response["Content-Range"] == f"bytes */{len(content)}"
+        return
+    body = b"".join(response.streaming_content)
+    assert response["Content-Length"] == str(len(body))
+    if expected is None:
+        assert body == content
+    else:
+        first, last = expected
+        assert body == content[first : last + 1]
+        assert response["Content-Range"] == f"bytes {first}-{last}/{len(content)}"
