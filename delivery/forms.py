@@ -4,9 +4,32 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import PasswordResetForm
+from django.core.exceptions import ValidationError
 from django.template import loader
 
+from delivery.converters import MAX_ID, parse_id
 from delivery.tasks import send_email
+
+
+class IdField(forms.IntegerField):
+    """A row's id in a query or form: 1 .. the largest bigint, so a 20-digit one is an invalid
+    value (a filter ignored, a form refused), never an overflow in the database."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
+
+
+class RowChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    """ModelChoiceField that refuses an id no row can have before it reaches the database."""
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values:
+            return None
+        if parse_id(value) is None and not isinstance(value, self.queryset.model):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
 
 
 class QueuedPasswordResetForm(PasswordResetForm):
@@ -54,5 +77,6 @@ class AnnouncementForm(forms.Form):
 
 
 class GridSortForm(forms.Form):
-    sort = forms.RegexField(regex=r"^(name|progress|module:\d+)$", required=False)
-    module = forms.IntegerField(required=False, min_value=1)
+    # [0-9], not \d: \d also matches digits such as "²" that int() refuses.
+    sort = forms.RegexField(regex=r"^(name|progress|module:[0-9]{1,19})$", required=False)
+    module = IdField(required=False)
