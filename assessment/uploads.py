@@ -22,8 +22,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from csp.constants import SELF
-from csp.decorators import csp_replace
+from csp.constants import NONE, SELF
+from csp.decorators import csp as csp_policy
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -63,6 +63,8 @@ _STATUS = {
     files.UnsupportedFileType: 415,
     files.OffsetMismatch: 409,
     files.UploadBusy: 423,
+    files.TooManyUploads: 429,
+    files.ImageTooLarge: 413,
 }
 
 
@@ -332,9 +334,8 @@ def _range(header: str | None, size: int) -> tuple[int, int] | None:
 
 
 def _file_response(
-    request: HttpRequest, field: FieldFile, *, content_type: str, filename: str
+    request: HttpRequest, field: FieldFile, *, content_type: str, filename: str, inline: bool
 ) -> HttpResponseBase:
-    inline = content_type in files.INLINE_TYPES
     size = field.size
     try:
         wanted = _range(request.headers.get("Range"), size)
@@ -366,17 +367,40 @@ def _file_response(
     return response
 
 
+# What a learner uploaded never runs in our origin: `sandbox` gives the file an opaque origin
+# of its own with scripts, forms and plugins off, whatever the browser takes it for (an HTML or
+# SVG body, a PDF with JavaScript), and it may fetch nothing. Only our own pages may frame it
+# (the marking page shows a PDF in an iframe; Chromium's viewer renders it under this policy,
+# tests/e2e/test_evidence_inert.py).
+EVIDENCE_POLICY: dict[str, Any] = {
+    "default-src": [NONE],
+    "frame-ancestors": [SELF],
+    "sandbox": True,
+}
+
+
+def _inline(evidence: Any) -> bool:
+    """Whether the original is shown in the browser (images, video, audio, PDF) rather than
+    downloaded. A photo without a viewing copy is one the server could not or would not decode
+    (damaged, or past the pixel limit before it existed): it is downloaded, so no browser is
+    made to decode it either."""
+    if evidence.content_type not in files.INLINE_TYPES:
+        return False
+    return bool(evidence.preview) or not evidence.content_type.startswith("image/")
+
+
 @login_required
 @require_safe
 @xframe_options_sameorigin
 # django-csp types a view as taking the request alone, hence the ignore.
-@csp_replace({"frame-ancestors": [SELF]})  # type: ignore[arg-type]
+@csp_policy(EVIDENCE_POLICY)  # type: ignore[arg-type]
 def evidence_file(
     request: HttpRequest, evidence_id: int, variant: str = "original"
 ) -> HttpResponseBase:
     """An evidence file, its viewing copy (`preview`: what the marking page shows) or its
     `thumbnail`: inline for images, video, audio and PDF (framed by our own pages only), a
-    download for anything else. Byte ranges for players, on the viewing copy too."""
+    download for anything else; always sandboxed (EVIDENCE_POLICY). Byte ranges for players,
+    on the viewing copy too."""
     evidence = access_evidence(request.user, evidence_id)
     if variant == "original":
         return _file_response(
@@ -384,6 +408,7 @@ def evidence_file(
             evidence.file,
             content_type=evidence.content_type,
             filename=evidence.original_name,
+            inline=_inline(evidence),
         )
     field = evidence.preview if variant == "preview" else evidence.thumbnail
     if not field:
@@ -394,7 +419,11 @@ def evidence_file(
         name = evidence.original_name
         if viewing_type != evidence.content_type:
             name = f"{stem}.jpg"
-        return _file_response(request, field, content_type=viewing_type, filename=name)
+        return _file_response(request, field, content_type=viewing_type, filename=name, inline=True)
     return _file_response(
-        request, field, content_type=files.THUMBNAIL_TYPE, filename=f"{stem}-thumbnail.jpg"
+        request,
+        field,
+        content_type=files.THUMBNAIL_TYPE,
+        filename=f"{stem}-thumbnail.jpg",
+        inline=True,
     )
