@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.template import loader
 
@@ -30,6 +30,19 @@ class RowChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
         if parse_id(value) is None and not isinstance(value, self.queryset.model):
             raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         return super().to_python(value)
+
+
+class LoginForm(AuthenticationForm):
+    """Django's sign-in form with the username's length enforced. Django sets the limit on the
+    field after the field made its validators, so only the browser checked it: a 3,000-character
+    name reached authenticate() and django-axes' record of the failure (a varchar(255), so a
+    500 on PostgreSQL). Such a name gets the usual answer to a wrong sign-in."""
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username") or ""
+        if len(username) > (self.fields["username"].max_length or 150):
+            raise self.get_invalid_login_error()
+        return super().clean()
 
 
 class QueuedPasswordResetForm(PasswordResetForm):
