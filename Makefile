@@ -48,11 +48,14 @@ system-packages:
 	fi
 
 # The independent Verifiable Credential verifier (Digital Bazaar's, run by Node) that tests
-# check our signatures with; pinned by tests/credentials/node/package-lock.json.
+# check our signatures with, pinned by tests/credentials/node/package-lock.json; and axe-core,
+# which the browser tests run on every page they visit, pinned by tests/e2e/node (no browsers
+# are downloaded: the tests drive Debian's Chromium).
 node-deps:
 	@if command -v npm >/dev/null; then \
 	  npm ci --prefix tests/credentials/node --no-audit --no-fund --loglevel=error; \
-	else echo "note: npm is missing; the independent credential verification tests will skip"; fi
+	  npm ci --prefix tests/e2e/node --no-audit --no-fund --loglevel=error; \
+	else echo "note: npm is missing; the credential verification and browser tests will skip"; fi
 
 test: install system-packages node-deps
 	DEBUG=true $(BIN)/python manage.py collectstatic --no-input -v 0

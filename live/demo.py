@@ -1,6 +1,7 @@
 """The live part of the demo data (delivery's `seed_demo` sends `demo_seeded`): a drop-in
-session open now, so a newcomer can join the room as the trainer and as learners at once, and a
-tutorial later in the week with pre-work, so the dashboard shows what is coming."""
+session open now, so a newcomer can join the room as the trainer and as learners at once, a
+tutorial later in the week with pre-work, so the dashboard shows what is coming, and last week's
+tutorial, ended, with its attendance (one learner late, one absent), chat and a question."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from typing import Any
 from django.utils import timezone
 
 from delivery.models import Cohort, Module
-from live.models import LiveSession
-from live.services import schedule_session
+from live.models import Attendance, ChatMessage, LiveSession, Presence, Question
+from live.services import finalise_attendance, schedule_session
 
 
 def seed(sender: Any, users: dict[str, Any], **kwargs: Any) -> None:
@@ -46,3 +47,64 @@ def seed(sender: Any, users: dict[str, Any], **kwargs: Any) -> None:
         meeting_url="https://meet.jit.si/flipside-demo-tutorial",
         prework=list(first_module),
     )
+    _ended_tutorial(cohort, users, prework=list(first_module))
+
+
+def _ended_tutorial(cohort: Cohort, users: dict[str, Any], *, prework: list[Module]) -> None:
+    """Recorded as the room records it (attendance and presences as people came and went), but
+    in the past: the room's services work on "now"."""
+    trainer = users["trainer"]
+    day = timezone.localtime(timezone.now() - timedelta(days=5)).replace(
+        hour=10, minute=0, second=0, microsecond=0
+    )
+    session = schedule_session(
+        cohort,
+        by=trainer,
+        title="Tutorial: the chain of infection in your workplace",
+        description="Scenarios from your own work, after the first module.",
+        starts_at=day,
+        ends_at=day + timedelta(hours=1),
+        trainers=[trainer],
+        meeting_url="https://meet.jit.si/flipside-demo-tutorial-1",
+        prework=prework,
+    )
+    # Lena and Liam on time, Mia 20 minutes late and gone early; Noah did not come.
+    for username, joined, left, late in [
+        ("trainer", 0, 60, False),
+        ("learner", 1, 60, False),
+        ("learner2", 3, 58, False),
+        ("learner3", 20, 45, True),
+    ]:
+        attendance = Attendance.objects.create(
+            session=session,
+            user=users[username],
+            first_joined_at=day + timedelta(minutes=joined),
+            late=late,
+        )
+        Presence.objects.create(
+            attendance=attendance,
+            joined_at=day + timedelta(minutes=joined),
+            left_at=day + timedelta(minutes=left),
+        )
+    ChatMessage.objects.create(
+        session=session,
+        author=users["learner"],
+        text="Is a mask enough for droplet precautions?",
+        created_at=day + timedelta(minutes=12),
+    )
+    ChatMessage.objects.create(
+        session=session,
+        author=trainer,
+        text="With eye protection too, when there is a splash risk.",
+        created_at=day + timedelta(minutes=13),
+    )
+    Question.objects.create(
+        session=session,
+        author=users["learner2"],
+        text="Which bin do used gloves go in?",
+        created_at=day + timedelta(minutes=30),
+        answered_at=day + timedelta(minutes=33),
+    )
+    session.ended_at = day + timedelta(hours=1)
+    session.save(update_fields=["ended_at"])
+    finalise_attendance(session)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<id:pk>/", views.session_detail, name="session"),
     path("<id:pk>/edit", views.session_edit, name="session_edit"),
     path("<id:pk>/room/", views.room, name="room"),
+    path("<id:pk>/end/", views.session_end, name="session_end"),
     path("<id:pk>/attendance/", views.attendance, name="attendance"),
     path("<id:pk>/attendance.csv", views.attendance_csv, name="attendance_csv"),
 ]

@@ -680,7 +680,7 @@ def test_it_imports_the_sample_packs_with_every_criterion_covered(media: Path) -
     results = [import_pack(SAMPLES / "infection-control"), import_pack(SAMPLES / "first-aid")]
 
     assert [result.warnings for result in results] == [[], []]
-    assert [result.version for result in results] == [2, 2]
+    assert [result.version for result in results] == [3, 2]
     for unit in Unit.objects.all():
         assert uncovered_criteria(unit) == [], unit.code
         tasks = Task.objects.filter(unit=unit)
@@ -694,6 +694,8 @@ def test_it_imports_the_sample_packs_with_every_criterion_covered(media: Path) -
             assert all(0 <= i < len(item.choices) for i in item.correct), item.key
             if item.kind == "single_choice":
                 assert len(item.correct) == 1, item.key
+        if unit.code == "HLTINF007":  # the demo's third-party report, for the journeys
+            assert "third_party_report" in kinds
         if unit.code.startswith("HLTINF"):
             assert "written" in kinds, unit.code
             assert Item.objects.filter(
@@ -740,8 +742,8 @@ def test_it_round_trips_tasks_through_an_exported_zip(
     result = import_pack(out)
 
     assert catalogue() == before
-    assert sum(len(unit["tasks"]) for unit in before["units"].values()) == 9
-    assert result.tallies["tasks"].created == 9
+    assert sum(len(unit["tasks"]) for unit in before["units"].values()) == 10
+    assert result.tallies["tasks"].created == 10
     assert result.warnings == []
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import need_service
+from tests.e2e.axe import Journey
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -47,10 +48,34 @@ def browser(django_db_setup: None, daphne_server: Any) -> Iterator[Any]:
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
+# The two sizes every journey is walked at: a laptop, and a phone held upright.
+SIZES = {"laptop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
+    # Kept on the test, so the journey fixture does not add "a page was not checked" to a
+    # test that has already failed for a better reason.
+    report = yield
+    if report.when == "call" and report.failed:
+        item.stash[CALL_FAILED] = True
+    return report
+
+
+CALL_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def page(browser: Any, daphne_server: Any) -> Iterator[Any]:
-    """A fresh browser context (no cookies) on the running server; console errors fail the test."""
-    context = browser.new_context(base_url=daphne_server.url)
+def page(browser: Any, daphne_server: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh browser context (no cookies) on the running server; console errors fail the test.
+
+    A test parametrized with `size` (see `SIZES`, and the `sized` decorator) gets that viewport.
+    """
+    size = SIZES[request.param] if hasattr(request, "param") else None
+    options: dict[str, Any] = {"base_url": daphne_server.url}
+    if size is not None:
+        options["viewport"] = size
+    context = browser.new_context(**options)
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -58,3 +83,23 @@ def page(browser: Any, daphne_server: Any) -> Iterator[Any]:
     yield page
     context.close()
     assert errors == [], errors
+
+
+# Walks the test at both sizes: `@sized` on a test that takes `page`.
+sized = pytest.mark.parametrize("page", list(SIZES), indirect=True)
+
+
+@pytest.fixture
+def journey(page: Any, request: pytest.FixtureRequest) -> Iterator[Callable[[str], Journey]]:
+    """`journey("auditor")`: a `Journey` on this test's page (axe on every page, screenshots);
+    at the end, every page it navigated to must have been checked."""
+    made: list[Journey] = []
+
+    def start(name: str) -> Journey:
+        made.append(Journey(page, name))
+        return made[-1]
+
+    yield start
+    if not request.node.stash.get(CALL_FAILED, False):
+        for walked in made:
+            walked.finish()

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from delivery.roles import Role
+from tests.e2e.conftest import sized
 from tests.factories import PASSWORD, CohortFactory, EnrolmentFactory, UserFactory
 from tests.helpers import notify_from_thread
 
@@ -67,3 +68,22 @@ def test_a_notice_pushed_to_the_user_appears_on_their_page(page: Any) -> None:
                 break
             page.wait_for_timeout(200)
     expect(page.get_by_text("Your assessment was marked").first).to_be_visible()
+
+
+@pytest.mark.django_db(transaction=True)
+@sized
+def test_the_login_page_and_each_home_pass_axe_at_both_sizes(page: Any, journey: Any) -> None:
+    walk = journey("sign-in")
+    walk.visit("/", "login")
+    user = UserFactory(username="e2e-axe", roles=[Role.LEARNER, Role.TRAINER, Role.ASSESSOR])
+    EnrolmentFactory(learner=user, cohort=CohortFactory(name="Browser cohort"))
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill("not the password")
+    walk.visit(page.get_by_role("button", name="Sign in").click, "login refused")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    walk.visit(page.get_by_role("button", name="Sign in").click, "trainer home")
+    nav = page.get_by_role("navigation", name="Main")
+    if not nav.get_by_role("link", name="My learning").is_visible():
+        page.get_by_role("button", name="Menu").click()
+    walk.visit(nav.get_by_role("link", name="My learning").click, "learner home")
