@@ -21,13 +21,14 @@ class IdField(forms.IntegerField):
         super().__init__(**kwargs)
 
 
-class RowChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+class RowChoiceField(forms.ModelChoiceField):
     """ModelChoiceField that refuses an id no row can have before it reaches the database."""
 
     def to_python(self, value: Any) -> Any:
         if value in self.empty_values:
             return None
-        if parse_id(value) is None and not isinstance(value, self.queryset.model):
+        model = self.queryset.model if self.queryset is not None else None
+        if parse_id(value) is None and not (model is not None and isinstance(value, model)):
             raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         return super().to_python(value)
 
@@ -40,7 +41,8 @@ class LoginForm(AuthenticationForm):
 
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username") or ""
-        if len(username) > (self.fields["username"].max_length or 150):
+        limit = getattr(self.fields["username"], "max_length", None) or 150
+        if len(username) > limit:
             raise self.get_invalid_login_error()
         return super().clean()
 
