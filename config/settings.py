@@ -276,6 +276,10 @@ VIDEO_EMBED_HOSTS = env.strings(
 
 # Evidence uploads: the largest single file, and where resumable uploads wait until complete.
 EVIDENCE_MAX_BYTES = env.integer("EVIDENCE_MAX_MB", 2048, minimum=1) * 1024 * 1024
+# Unfinished resumable uploads one person may hold at once (each reserves up to the size above).
+EVIDENCE_MAX_OPEN_UPLOADS = env.integer("EVIDENCE_MAX_OPEN_UPLOADS", 10, minimum=1)
+# The largest photo accepted: its header is read at upload, never its pixels.
+EVIDENCE_MAX_PIXELS = env.integer("EVIDENCE_MAX_MEGAPIXELS", 50, minimum=1) * 1_000_000
 # The marking queue and marking pages are cached under keys that change with every change to
 # them (assessment.views); these bound what no key holds: how far "waiting 3 hours" may lag on
 # the queue, a renamed learner, a file purged under retention. 0 turns the cache off.

@@ -8,4 +8,10 @@ class DeliveryConfig(AppConfig):
     verbose_name = "Delivery"
 
     def ready(self) -> None:
-        from delivery import checks  # noqa: F401 - registers the deployment checks
+        # Before any URLconf is imported (the root's, or the WebSocket routing's).
+        from delivery import (
+            checks,  # noqa: F401 - registers the deployment checks
+            converters,
+        )
+
+        converters.register()

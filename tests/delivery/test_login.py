@@ -134,3 +134,14 @@ def test_it_refuses_a_malformed_reset_address(client: Any, db: None) -> None:
     response = client.post("/accounts/password_reset/", {"email": "not-an-address"})
     assert response.status_code == 200
     assert b"Enter a valid email address." in response.content
+
+
+def test_it_refuses_an_overlong_username_before_trying_it(client: Any, db: None) -> None:
+    """Django's form only told the browser the limit: a 3,000-character name reached
+    authenticate() and django-axes' varchar(255) record of the failure (a 500 on PostgreSQL)."""
+    from axes.models import AccessAttempt
+
+    response = client.post("/accounts/login/", {"username": "x" * 3000, "password": "wrong"})
+    assert response.status_code == 200
+    assert WRONG in response.content.decode()
+    assert not AccessAttempt.objects.exists()
