@@ -126,8 +126,29 @@ def outside_the_event_loop(work: Callable[[], Any]) -> Any:
         return pool.submit(run).result()
 
 
+def wait_for_idle_workers(redis_url: str, *, timeout: float = 120.0) -> None:
+    """Until every running Celery worker has done the jobs the demo queued (credentials for
+    its RPL and credit transfer, e-mails): the test's end empties the database with TRUNCATE,
+    which deadlocks with a worker still writing. No worker running: nothing to wait for."""
+    import time
+
+    import redis
+
+    from config.celery import app
+
+    if not app.control.inspect(timeout=1).ping():
+        return
+    queue = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = app.control.inspect(timeout=1).active() or {}
+        if queue.llen("celery") == 0 and not any(busy.values()):
+            return
+        time.sleep(0.2)
+
+
 @pytest.fixture
-def demo(settings: Any, service_env: dict[str, str], daphne_server: Any) -> str:
+def demo(settings: Any, service_env: dict[str, str], daphne_server: Any) -> Iterator[str]:
     """A fresh `seed_demo` in the test database, as `make run` makes it, with its files where
     the server reads them and its links pointing at the server; returns what it printed."""
     from io import StringIO
@@ -144,7 +165,8 @@ def demo(settings: Any, service_env: dict[str, str], daphne_server: Any) -> str:
     settings.PUBLIC_URL = daphne_server.url
     out = StringIO()
     outside_the_event_loop(lambda: call_command("seed_demo", "--allow-production", stdout=out))
-    return out.getvalue()
+    yield out.getvalue()
+    wait_for_idle_workers(service_env["REDIS_URL"])
 
 
 def sign_in(walk: Journey, username: str, password: str = DEMO_PASSWORD) -> None:
