@@ -391,6 +391,154 @@ def find_item(attempt: Attempt, ref: str | int | None) -> Item | None:
     return item
 
 
+# What a question asks for -------------------------------------------------------------------
+# An item says what evidence it wants in words (`evidence_hint`, e.g. "A video of 40 to 60
+# seconds, filmed so that both hands are in view"); content packs have no separate field for the
+# accepted types, so the rule is read from those words. What can be checked is: the kind of file
+# (a video, a photo, a recording, a document) and a video's length. A hint that names no kind
+# accepts every type on the allow-list.
+
+_KIND_TYPES: dict[str, frozenset[str]] = {
+    "video": frozenset(t for t in ACCEPTED_TYPES if t.startswith("video/")),
+    "photo": frozenset(t for t in ACCEPTED_TYPES if t.startswith("image/")),
+    "audio": frozenset(t for t in ACCEPTED_TYPES if t.startswith("audio/")),
+    "document": frozenset({"application/pdf", DOCX, XLSX, PPTX, "text/plain"}),
+    "scan": frozenset({"application/pdf"}),
+}
+_KIND_WORDS: dict[str, tuple[str, ...]] = {
+    "video": ("video", "film", "clip", "movie"),
+    "photo": ("photo", "picture", "image", "scan", "screenshot"),
+    "audio": ("audio", "sound recording", "voice recording", "podcast"),
+    "document": ("document", "pdf", "word file", "spreadsheet", "report", "written plan"),
+    "scan": ("scan",),
+}
+_KIND_NAMES = {"video": "a video", "photo": "a photo", "audio": "an audio recording"}
+_KIND_ACCEPT = {
+    "video": "video/mp4,video/webm,video/quicktime,.mov",
+    "photo": "image/jpeg,image/png,image/webp,image/heic,.heic",
+    "audio": "audio/mpeg,audio/mp4,.m4a,audio/ogg,audio/wav,.wav",
+    "document": "application/pdf,.docx,.xlsx,.pptx,text/plain,.txt",
+    "scan": "application/pdf",
+}
+ACCEPT_ALL = ",".join(_KIND_ACCEPT[k] for k in ("photo", "video", "audio", "document"))
+_LENGTH = re.compile(
+    r"(?:(\d+)\s*(?:to|-|\u2013)\s*)?(\d+)\s*(seconds?|secs?|minutes?|mins?)\b", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class EvidenceRule:
+    """What evidence one question accepts: content types (empty: any accepted type) and, for a
+    video, a length in seconds (either bound may be missing)."""
+
+    kinds: tuple[str, ...] = ()
+    min_seconds: float | None = None
+    max_seconds: float | None = None
+
+    @property
+    def types(self) -> frozenset[str]:
+        return frozenset().union(*(_KIND_TYPES[k] for k in self.kinds))
+
+    @property
+    def accept(self) -> str:
+        """The file input's `accept` list: the browser's picker offers these first."""
+        if not self.kinds:
+            return ACCEPT_ALL
+        return ",".join(_KIND_ACCEPT[k] for k in self.kinds)
+
+    @property
+    def described(self) -> str:
+        """ "a video", "a photo or a PDF scan": what the question asks for, in words."""
+        names = [_KIND_NAMES.get(k, "a document") for k in self.kinds if k != "scan"]
+        if "scan" in self.kinds and "document" not in self.kinds:
+            names.append("a PDF scan")
+        return " or ".join(dict.fromkeys(names))
+
+    def accepts(self, content_type: str) -> bool:
+        return not self.kinds or content_type in self.types
+
+
+def evidence_rule(item: Item | None) -> EvidenceRule:
+    """The rule of `item`'s evidence, read from its hint; no item (the attempt as a whole) and
+    a hint without a kind of file accept any accepted type."""
+    hint = (item.evidence_hint if item is not None else "").lower()
+    if not hint:
+        return EvidenceRule()
+    kinds = tuple(k for k, words in _KIND_WORDS.items() if any(w in hint for w in words))
+    low = high = None
+    if "video" in kinds:
+        match = _LENGTH.search(hint)
+        if match:
+            scale = 60 if match.group(3).startswith("min") else 1
+            high = float(match.group(2)) * scale
+            low = float(match.group(1)) * scale if match.group(1) else None
+            if low is None and "at least" in hint[: match.start()]:
+                low, high = high, None
+    return EvidenceRule(kinds, low, high)
+
+
+def question_label(item: Item) -> str:
+    """ "question 8": the number the learner sees on the task page (the item's place among its
+    task's items), never its key."""
+    keys = list(
+        Item.objects.filter(task_id=item.task_id)
+        .order_by("position", "id")
+        .values_list("pk", flat=True)
+    )
+    return f"question {keys.index(item.pk) + 1}" if item.pk in keys else "this question"
+
+
+def _seconds(value: float) -> str:
+    if value >= 120 and value % 60 == 0:
+        return f"{value / 60:.0f} minutes"
+    return f"{value:.0f} seconds"
+
+
+def check_item_evidence(
+    item: Item | None, content_type: str, *, length: float | None = None
+) -> None:
+    """Refuse a file the question cannot use, saying why: UnsupportedFileType for the wrong kind
+    of file (a JPEG for a video), ValidationError for a video outside the asked length. A length
+    that could not be read is not checked."""
+    if item is None:
+        return
+    rule = evidence_rule(item)
+    if not rule.accepts(content_type):
+        what = ACCEPTED_TYPES.get(content_type, content_type)
+        raise UnsupportedFileType(
+            f"{question_label(item).capitalize()} asks for {rule.described}"
+            f" ({item.evidence_hint[:1].lower()}{item.evidence_hint[1:].rstrip('.')});"
+            f" this file ({what}) is not one. "
+            "Choose another file, or add this one to the attempt as a whole."
+        )
+    if length is None or (rule.min_seconds is None and rule.max_seconds is None):
+        return
+    # A second either side: phones round the length they show.
+    short = rule.min_seconds is not None and length < rule.min_seconds - 1
+    long = rule.max_seconds is not None and length > rule.max_seconds + 1
+    if short or long:
+        if rule.min_seconds is not None and rule.max_seconds is not None:
+            asked = f"{rule.min_seconds:.0f} to {_seconds(rule.max_seconds)}"
+        elif rule.min_seconds is not None:
+            asked = f"at least {_seconds(rule.min_seconds)}"
+        else:
+            asked = f"at most {_seconds(rule.max_seconds or 0)}"
+        raise ValidationError(
+            f"This video is {_seconds(round(length))} long; {question_label(item)} asks for "
+            f"{asked}. Film it again, or trim it, and upload that.",
+            code="wrong_length",
+        )
+
+
+def media_length(fileobj: IO[bytes], content_type: str) -> float | None:
+    """A video's length in seconds, where its container says it (MP4, QuickTime)."""
+    if content_type not in video.ISO_BMFF_TYPES or not content_type.startswith("video/"):
+        return None
+    fileobj.seek(0, os.SEEK_END)
+    size = fileobj.tell()
+    return video.duration(fileobj, size)
+
+
 def add_evidence(
     attempt: Attempt,
     *,
@@ -434,6 +582,7 @@ def add_evidence(
         else:
             fileobj = File(content)
         content_type = sniff(fileobj)
+        check_item_evidence(item, content_type, length=media_length(fileobj, content_type))
         if (
             known_digest is not None
             and isinstance(content, Path)
@@ -520,6 +669,55 @@ def withdraw_evidence(evidence: Evidence, *, by: Any) -> Evidence:
         )
     evidence.withdrawn_at = current.withdrawn_at
     return evidence
+
+
+def move_evidence(evidence: Evidence, *, item: Item | None, by: Any) -> Evidence:
+    """The learner attaches a file of their draft to another question (`item`), or to the
+    attempt as a whole (None). One transaction, locking the attempt; writes `evidence.moved`.
+    Raises ValidationError when the attempt is no longer a draft, the file was removed, the
+    question belongs to another task or cannot use this kind of file (check_item_evidence).
+    Who may is the caller's check (access_attempt with write)."""
+    with transaction.atomic():
+        attempt = (
+            Attempt.objects.select_for_update(of=("self",))
+            .select_related("task__unit", "learner")
+            .get(pk=evidence.attempt_id)
+        )
+        if attempt.status != Attempt.Status.DRAFT:
+            raise ValidationError(SUBMITTED_MESSAGE, code="submitted")
+        current = Evidence.objects.select_for_update().get(pk=evidence.pk)
+        if current.withdrawn_at is not None:
+            raise ValidationError("That file was removed from the attempt.", code="withdrawn")
+        if item is not None and item.task_id != attempt.task_id:
+            raise ValidationError("That question belongs to another task.", code="no_item")
+        if current.item_id == (item.pk if item else None):
+            return current
+        if item is not None:
+            with contextlib.ExitStack() as stack:
+                length = None
+                if current.content_type in video.ISO_BMFF_TYPES:
+                    length = media_length(
+                        stack.enter_context(current.file.open("rb")), current.content_type
+                    )
+                check_item_evidence(item, current.content_type, length=length)
+        before = current.item
+        current.item = item
+        current.save(update_fields=["item"])
+        record_event(
+            "evidence.moved",
+            current,
+            actor=by,
+            learner=attempt.learner,
+            unit=attempt.task.unit,
+            data={
+                "attempt": attempt.pk,
+                "name": current.original_name,
+                "sha256": current.sha256,
+                "from": before.key if before else None,
+                "to": item.key if item else None,
+            },
+        )
+    return current
 
 
 def active_evidence(attempt: Attempt) -> QuerySet[Evidence]:
@@ -873,6 +1071,7 @@ def append_to_upload(
                 head = staged.read(SNIFF_BYTES)
             try:
                 check_start(head, complete=new_offset == upload.length)
+                _check_item_start(upload, head)
             except ValidationError:
                 discard_upload(upload)
                 raise
@@ -882,6 +1081,17 @@ def append_to_upload(
         elif sha is not None:
             _hash_states.keep(upload.id, new_offset, sha)
     return upload
+
+
+def _check_item_start(upload: PartialUpload, head: bytes) -> None:
+    """Refuse a file of the wrong kind for its question from its first bytes (a JPEG for a
+    video question), before the rest is sent. Office files and text are decided at the end."""
+    if upload.item_id is None or head.startswith(_ZIP_MAGIC):
+        return
+    mime = _signature_type(head)
+    item = Item.objects.filter(pk=upload.item_id).first()
+    if mime is not None and item is not None:
+        check_item_evidence(item, mime)
 
 
 def _copy_body(stream: Readable, fd: int, length: int, sha: Any = None, *, start: int = 0) -> int:

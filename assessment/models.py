@@ -17,7 +17,9 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from delivery.models import Cohort, Course, EvidenceItem, Module, PerformanceCriterion, Unit
+# AuditorGrant moved to delivery, where every app's permissions ask it; importable here too.
+from delivery.models import AuditorGrant as AuditorGrant
+from delivery.models import Cohort, EvidenceItem, Module, PerformanceCriterion, Unit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -419,6 +421,35 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type} {self.object_id}"
 
+    @property
+    def action_label(self) -> str:
+        """The action in words for the record page (the code stays in exports and the chain)."""
+        known = AUDIT_ACTION_LABELS.get(self.action)
+        return known or self.action.replace(".", " ").replace("_", " ").capitalize()
+
+
+# What each audit action is called on the auditor's pages; anything else is spelt out.
+AUDIT_ACTION_LABELS = {
+    "attempt.started": "Attempt started",
+    "attempt.saved": "Draft saved",
+    "attempt.submitted": "Attempt submitted",
+    "attempt.marked": "Attempt marked",
+    "attempt.remarked": "Attempt marked again",
+    "observation.started": "Observation started",
+    "evidence.added": "Evidence added",
+    "evidence.withdrawn": "Evidence withdrawn",
+    "evidence.purged": "Evidence file purged (retention policy)",
+    "outcome.recorded": "Outcome recorded",
+    "credential.issued": "Credential issued",
+    "credential.revoked": "Credential revoked",
+    "third_party.requested": "Third-party report requested",
+    "third_party.resent": "Third-party report link sent again",
+    "third_party.completed": "Third-party report completed",
+    "legal_hold.placed": "Legal hold placed",
+    "legal_hold.released": "Legal hold released",
+    "auditor.opened": "Opened by an auditor",
+}
+
 
 class ThirdPartyRequest(models.Model):
     """A workplace supervisor's checklist for a third-party report, completed without an account
@@ -463,39 +494,6 @@ class OutcomeDocument(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
-
-
-class AuditorGrant(models.Model):
-    """Time-limited, scoped access for an external auditor (an administrator grants it).
-
-    An auditor account with no grant at all is the provider's own compliance officer and sees
-    every record. Once an account has any grant, it sees only what a grant in force covers:
-    the cohorts listed, and every cohort of the courses listed (`assessment/access.py`).
-    """
-
-    auditor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="auditor_grants"
-    )
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
-    courses = models.ManyToManyField(Course, blank=True, related_name="+")
-    cohorts = models.ManyToManyField(Cohort, blank=True, related_name="+")
-    reason = models.CharField(max_length=255, help_text="e.g. ASQA audit 2026-11, ref. 12345")
-    granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-starts_at", "-id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(ends_at__gt=F("starts_at")), name="auditor_grant_ends_after_start"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.auditor} {self.starts_at:%Y-%m-%d} to {self.ends_at:%Y-%m-%d}"
 
 
 class RecordExport(models.Model):

@@ -15,6 +15,7 @@ from django.http import Http404
 
 from assessment.models import Attempt, Evidence
 from delivery.models import Cohort
+from delivery.permissions import audits_cohort
 from delivery.roles import Role, roles_of
 from delivery.sql import PkReader, column, table
 
@@ -59,10 +60,10 @@ def _assesses_sql() -> str:
 
 
 def access_attempt(user: Any, pk: int, *, write: bool = False, brief: bool = False) -> Attempt:
-    """An attempt its learner, the cohort's assessors and trainers, auditors and administrators
-    may see. `write`: the learner changing their own draft. `brief`: only what names the
-    attempt and decides access (BRIEF_FIELDS), for a page that shows the rest from its cache;
-    the rest is read when used."""
+    """An attempt its learner, the cohort's assessors and trainers, auditors whose grant covers
+    the cohort (`delivery.permissions.auditor_scope`) and administrators may see. `write`: the
+    learner changing their own draft. `brief`: only what names the attempt and decides access
+    (BRIEF_FIELDS), for a page that shows the rest from its cache; the rest is read when used."""
     if brief:
         found = _read_brief_attempt(pk)
         if found is None:
@@ -79,7 +80,7 @@ def access_attempt(user: Any, pk: int, *, write: bool = False, brief: bool = Fal
     visible = (
         own
         or Role.ADMINISTRATOR in held
-        or (Role.AUDITOR in held and _auditor_may_see(user, attempt.cohort_id))
+        or (Role.AUDITOR in held and audits_cohort(user, attempt.cohort_id))
         or (Role.ASSESSOR in held and _assesses(user, attempt))
         or (Role.TRAINER in held and attempt.cohort.trainers.filter(pk=user.pk).exists())
     )
@@ -88,17 +89,6 @@ def access_attempt(user: Any, pk: int, *, write: bool = False, brief: bool = Fal
     if write and not (own and attempt.status == Attempt.Status.DRAFT):
         raise PermissionDenied("Only the learner's own draft can be changed.")
     return attempt
-
-
-def _auditor_may_see(user: Any, cohort_id: int) -> bool:
-    """Within the auditor's grants (all records for an auditor without grants); an auditor
-    whose grants have ended sees none."""
-    from assessment.access import record_scope
-
-    try:
-        return record_scope(user).allows(cohort_id)
-    except PermissionDenied:
-        return False
 
 
 def access_evidence(user: Any, pk: int) -> Evidence:

@@ -8,6 +8,7 @@ auditor opens to the audit trail (assessment/middleware.py)."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -25,10 +26,12 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_http_methods
 
 from assessment.access import record_scope
 from assessment.forms import RecordSearchForm
+from assessment.models import Outcome
 from assessment.records import RecordFilters, load_record, search_records
 from delivery.records import RecordKey
 
@@ -49,6 +52,10 @@ def search(request: HttpRequest) -> HttpResponse:
     filters = form.filters() if form.is_valid() else RecordFilters()
     status = 400 if request.GET and not form.is_valid() else 200
     page = Paginator(search_records(scope, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = rows = list(page.object_list)
+    labels = dict(Outcome.Code.choices)
+    for row in rows:  # people read the outcome's name; the code is for the CSV
+        row["outcome"] = labels.get(row["outcome_code"], "")
     query = {k: v for k, v in request.GET.items() if k != "page"}
     return render(
         request,
@@ -59,6 +66,10 @@ def search(request: HttpRequest) -> HttpResponse:
             "query": urlencode(query),
             "scope": scope,
             "export_url": reverse("assessment:export_start"),
+            # The form is written out by hand (search.html); its choices come from the form.
+            "cohorts": form.fields["cohort"].queryset,  # type: ignore[attr-defined]
+            "outcome_choices": form.fields["outcome"].choices,  # type: ignore[attr-defined]
+            "sort_choices": form.fields["sort"].choices,  # type: ignore[attr-defined]
         },
         status=status,
     )
@@ -169,9 +180,12 @@ def _described(form: RecordSearchForm) -> list[tuple[str, str]]:
     for name, value in form.cleaned_data.items():
         if value in (None, "", False) or name in {"sort", "descending"}:
             continue
-        shown.append(
-            (str(form.fields[name].label or name.replace("_", " ").capitalize()), str(value))
-        )
+        field = form.fields[name]
+        # A choice's name ("Competent"), not its value ("20"); a date as people write it.
+        words = dict(getattr(field, "choices", None) or ()).get(value, value)
+        if isinstance(words, dt.date):
+            words = date_format(words, "j M Y")
+        shown.append((str(field.label or name.replace("_", " ").capitalize()), str(words)))
     return shown
 
 

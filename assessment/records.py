@@ -154,6 +154,7 @@ def outcome_rows(scope: RecordScope, filters: RecordFilters) -> Iterable[list[An
             "outcome_at",
             "first_attempt",
             "cohort__starts_on",
+            "enrolled_at",
             "outcome_by",
         )
     )
@@ -161,16 +162,38 @@ def outcome_rows(scope: RecordScope, filters: RecordFilters) -> Iterable[list[An
     names: dict[int, str] = {}
     for row in rows.iterator(chunk_size=2000):
         (learner_id, family, given, email, code, title, course, cohort, outcome, outcome_at,
-         first_attempt_at, cohort_start, recorder) = row  # fmt: skip
+         first_attempt_at, cohort_start, enrolled_at, recorder) = row  # fmt: skip
         if recorder not in names:
             person = people.filter(pk=recorder).first()
             names[recorder] = (person.get_full_name() or person.get_username()) if person else ""
-        start = timezone.localdate(first_attempt_at) if first_attempt_at else cohort_start
+        end = timezone.localdate(outcome_at)
+        start = activity_start(
+            end=end,
+            cohort_start=cohort_start,
+            enrolled_on=timezone.localdate(enrolled_at) if enrolled_at else None,
+            first_attempt_on=timezone.localdate(first_attempt_at) if first_attempt_at else None,
+        )
         yield [
             learner_id, family, given, email, code, title, course, cohort, outcome,
-            labels.get(outcome, outcome), start.isoformat() if start else "",
-            timezone.localdate(outcome_at).isoformat(), names[recorder],
+            labels.get(outcome, outcome), start.isoformat(), end.isoformat(), names[recorder],
         ]  # fmt: skip
+
+
+def activity_start(
+    *,
+    end: dt.date,
+    cohort_start: dt.date | None,
+    enrolled_on: dt.date | None,
+    first_attempt_on: dt.date | None,
+) -> dt.date:
+    """The day the learner began the unit, for the outcomes CSV: when they could begin (the
+    later of the cohort's start and their enrolment: a rolling intake is joined any day), or
+    their first attempt if that came earlier. Never after the outcome (`end`): an outcome may
+    be recorded before the cohort begins (credit transfer or RPL at enrolment), and a student
+    management system rejects an activity that ends before it starts."""
+    could_begin = max((day for day in (cohort_start, enrolled_on) if day), default=end)
+    began = min(could_begin, first_attempt_on) if first_attempt_on else could_begin
+    return min(began, end)
 
 
 def _matching(scope: RecordScope, filters: RecordFilters) -> QuerySet[Any]:
@@ -268,44 +291,65 @@ class Record:
         return [e for task in self.tasks for a in task["attempts"] for e in a["evidence"]]
 
 
+def chosen_options(choices: Sequence[Any], chosen: Iterable[Any]) -> list[str]:
+    """The text of each chosen option, for people: answers are stored as option indexes (kept
+    as they are in the record JSON and exports), which mean nothing to a reader."""
+    labels = []
+    for index in chosen:
+        try:
+            labels.append(str(choices[int(index)]))
+        except (IndexError, TypeError, ValueError):
+            labels.append(f"an option no longer in the task (number {index})")
+    return labels
+
+
 def _attempt_items(attempt: Attempt, items: list[Item]) -> list[dict[str, Any]]:
     """Each item with the answer as the learner last saved it (the frozen snapshot once
     submitted, so a later edit of the task cannot change what the record shows)."""
     judged = {j.item_id: j for j in attempt.judgements.all()}
+    rows: list[dict[str, Any]] = []
     if attempt.snapshot:
         by_key = {item.key: item for item in items}
-        rows = []
         for entry in attempt.snapshot.get("items", []):
             item = by_key.get(entry["key"])
             answer = entry.get("answer") or {}
+            choices = entry.get("choices") or (item.choices if item else [])
+            chosen = answer.get("choices") or []
             rows.append(
                 {
                     # Older snapshots hold less; the item fills in what they lack.
                     "key": entry["key"],
+                    "number": len(rows) + 1,
                     "kind": entry.get("kind", item.kind if item else ""),
                     "prompt": entry.get("prompt", item.prompt if item else ""),
-                    "choices": entry.get("choices") or (item.choices if item else []),
+                    "choices": choices,
                     "text": answer.get("text", ""),
-                    "chosen": answer.get("choices") or [],
+                    "chosen": chosen,
+                    "chosen_labels": chosen_options(choices, chosen),
                     "carried_forward": answer.get("carried_forward", False),
                     "judgement": judged.get(item.pk) if item else None,
                 }
             )
         return rows
     answers = {a.item_id: a for a in attempt.answers.all()}
-    return [
-        {
-            "key": item.key,
-            "kind": item.kind,
-            "prompt": item.prompt,
-            "choices": item.choices,
-            "text": answers[item.pk].text if item.pk in answers else "",
-            "chosen": answers[item.pk].choices if item.pk in answers else [],
-            "carried_forward": answers[item.pk].carried_forward if item.pk in answers else False,
-            "judgement": judged.get(item.pk),
-        }
-        for item in items
-    ]
+    for number, item in enumerate(items, start=1):
+        answer = answers.get(item.pk)
+        chosen = answer.choices if answer else []
+        rows.append(
+            {
+                "key": item.key,
+                "number": number,
+                "kind": item.kind,
+                "prompt": item.prompt,
+                "choices": item.choices,
+                "text": answer.text if answer else "",
+                "chosen": chosen,
+                "chosen_labels": chosen_options(item.choices, chosen),
+                "carried_forward": answer.carried_forward if answer else False,
+                "judgement": judged.get(item.pk),
+            }
+        )
+    return rows
 
 
 def check_events(events: Sequence[AuditEvent]) -> ChainCheck:
@@ -438,11 +482,14 @@ def load_records(keys: Sequence[RecordKey]) -> list[Record]:
                     ],
                 }
             )
-            for item in items:
+            for number, item in enumerate(items, start=1):
                 record.mapping.append(
                     {
                         "task": task.title,
                         "item": item.key,
+                        # For people: the question's number in its task and its words.
+                        "number": number,
+                        "prompt": item.prompt,
                         "criteria": sorted(c.number for c in item.criteria.all()),
                     }
                 )

@@ -306,23 +306,44 @@ def _snapshot(attempt: Attempt) -> dict[str, Any]:
     }
 
 
-def missing_answers(attempt: Attempt) -> list[str]:
-    """What the learner still has to do before submitting, in their words."""
+def submission_problems(attempt: Attempt) -> dict[str, list[str]]:
+    """What the learner still has to do before submitting, by item key, in their words, in the
+    order of the page ("Answer question 3.", "Upload evidence for question 8 (...)")."""
     if not attempt.task.learner_answers:
-        return []
-    answered = {a.item_id for a in attempt.answers.all() if a.text.strip() or a.choices}
+        return {}
+    answers = list(attempt.answers.all())
+    answered = {a.item_id for a in answers if a.text.strip() or a.choices}
+    # Kept from a Satisfactory answer of the attempt before, files included: nothing to add.
+    carried = {a.item_id for a in answers if a.carried_forward}
     with_evidence = set(
         attempt.evidence.filter(withdrawn_at__isnull=True).values_list("item_id", flat=True)
     )
-    problems = []
-    for item in attempt.task.items.order_by("position", "id"):
-        if item.kind == Item.Kind.CHECKLIST:
+    problems: dict[str, list[str]] = {}
+    for number, item in enumerate(attempt.task.items.order_by("position", "id"), start=1):
+        if item.kind == Item.Kind.CHECKLIST or item.id in carried:
             continue
         if item.id not in answered:
-            problems.append(f"Answer question {item.position or item.key}.")
-        elif item.evidence_required and item.id not in with_evidence:
-            problems.append(f"Upload evidence for question {item.position or item.key}.")
+            problems.setdefault(item.key, []).append(f"Answer question {number}.")
+        if item.evidence_required and item.id not in with_evidence:
+            hint = (
+                f" ({_lower_first(item.evidence_hint.rstrip('.'))})" if item.evidence_hint else ""
+            )
+            problems.setdefault(item.key, []).append(
+                f"Upload evidence for question {number}{hint}: use its own upload, beside it."
+            )
     return problems
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def missing_answers(attempt: Attempt) -> list[str]:
+    """What the learner still has to do before submitting, in their words."""
+    return [m for messages in submission_problems(attempt).values() for m in messages]
+
+
+DECLARATION_MISSING = "Tick the declaration that this is your own work to submit."
 
 
 @transaction.atomic
@@ -343,9 +364,11 @@ def submit_attempt(attempt: Attempt, *, learner: Any, declared: bool) -> Attempt
         raise ValidationError("This attempt has already been submitted.")
     if not attempt.task.learner_answers:
         raise ValidationError("This task is completed by your assessor or workplace supervisor.")
+    # Everything that stands in the way at once, by item key (and `declared`), so the page can
+    # show each reason beside its question and all of them beside the Submit button.
+    problems = submission_problems(attempt)
     if not declared:
-        raise ValidationError("Tick the declaration that this is your own work to submit.")
-    problems = missing_answers(attempt)
+        problems["declared"] = [DECLARATION_MISSING]
     if problems:
         raise ValidationError(problems)
     now = timezone.now()
@@ -480,17 +503,24 @@ def mark_attempt(
         raise ValidationError("This attempt has not been submitted yet.")
     if not declared:
         raise ValidationError("Tick the assessor declaration to record your judgement.")
-    items = {i.key: i for i in attempt.task.items.all()}
+    ordered = list(attempt.task.items.order_by("position", "id"))
+    items = {i.key: i for i in ordered}
+    # Messages name items as the marking page numbers them ("item 3"), never by their keys.
+    numbers = {item.key: n for n, item in enumerate(ordered, start=1)}
     given = {j.item_key: j for j in judgements}
     unknown = sorted(set(given) - set(items))
     if unknown:
-        raise ValidationError(f"Unknown items: {', '.join(unknown)}.")
-    missing = sorted(set(items) - set(given))
+        raise ValidationError(
+            f"This task no longer has {len(unknown)} of the items judged; reload the page."
+        )
+    missing = sorted(set(items) - set(given), key=numbers.__getitem__)
     if missing:
-        raise ValidationError(f"Judge every item: {', '.join(missing)} not judged.")
+        raise ValidationError(f"Judge every item: {_numbered(missing, numbers)} not judged yet.")
     bad = [j.item_key for j in judgements if j.result not in Attempt.Result.values]
     if bad:
-        raise ValidationError(f"Choose S or NS for {', '.join(bad)}.")
+        raise ValidationError(
+            f"Choose Satisfactory or Not satisfactory for {_numbered(bad, numbers)}."
+        )
     not_satisfactory_without_comment = [
         j.item_key
         for j in judgements
@@ -499,7 +529,7 @@ def mark_attempt(
     if not_satisfactory_without_comment:
         raise ValidationError(
             "Say what is missing for each Not Satisfactory item: "
-            + ", ".join(not_satisfactory_without_comment)
+            + _numbered(not_satisfactory_without_comment, numbers)
             + "."
         )
     if attempt.task.kind == Task.Kind.OBSERVATION and not (observed_on and observed_at_place):
@@ -554,6 +584,14 @@ def mark_attempt(
     )
     _tell_learner_marked(attempt)
     return attempt
+
+
+def _numbered(keys: Sequence[str], numbers: dict[str, int]) -> str:
+    """Items for a message, as the marking page numbers them: "item 2", "items 2, 5 and 7"."""
+    labels = [str(numbers[key]) for key in sorted(keys, key=numbers.__getitem__)]
+    if len(labels) == 1:
+        return f"item {labels[0]}"
+    return f"items {', '.join(labels[:-1])} and {labels[-1]}"
 
 
 def _tell_learner_marked(attempt: Attempt) -> None:

@@ -37,7 +37,11 @@ urlpatterns = [
     path("attempts/<int:pk>/", views.attempt_detail, name="attempt"),
     path("attempts/<int:pk>/save", views.save_draft, name="save_draft"),
     path("attempts/<int:pk>/submit", views.submit, name="submit"),
+    path("attempts/<int:pk>/evidence", views.attempt_evidence, name="attempt_evidence"),
+    path("evidence/<int:evidence_id>/change", views.evidence_change, name="evidence_change"),
     path("attempts/<int:pk>/mark/", views.mark, name="mark"),
+    path("attempts/<int:pk>/claim", views.claim, name="claim"),
+    path("evidence/<int:evidence_id>/view", views.evidence_page, name="evidence_page"),
     path(
         "cohorts/<int:cohort_id>/learners/<int:learner_id>/units/<int:unit_id>/outcome/",
         views.outcome,

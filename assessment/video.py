@@ -228,3 +228,26 @@ def clean_copy(source: IO[bytes], target: IO[bytes], size: int) -> CleaningPlan:
     plan = plan_cleaning(source, size)
     write_clean_copy(source, target, plan)
     return plan
+
+
+def duration(source: IO[bytes], size: int) -> float | None:
+    """The movie's length in seconds from its `moov/mvhd` box (timescale and duration), or None
+    when the file has none or it cannot be read: a length we cannot read is not a refusal."""
+    try:
+        for box in _boxes(source, 0, size, top=True):
+            if box.type != b"moov":
+                continue
+            for child in _boxes(source, box.offset + box.header, box.end, top=False):
+                if child.type != b"mvhd":
+                    continue
+                source.seek(child.offset + child.header)
+                version = _read_exactly(source, 4)[0]
+                if version == 1:
+                    _, _, scale, length = struct.unpack(">QQIQ", _read_exactly(source, 28))
+                else:
+                    _, _, scale, length = struct.unpack(">IIII", _read_exactly(source, 16))
+                return length / scale if scale and length != 0xFFFFFFFF else None
+            return None
+    except CorruptMedia:
+        return None
+    return None

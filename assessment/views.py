@@ -13,18 +13,29 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
 from assessment import selectors, services
-from assessment.evidence import active_evidence
+from assessment.evidence import (
+    SUBMITTED_MESSAGE,
+    active_evidence,
+    evidence_rule,
+    find_item,
+    move_evidence,
+    withdraw_evidence,
+)
 from assessment.forms import OutcomeForm, QueueFilterForm, SubmitForm
-from assessment.models import Attempt, Outcome, OutcomeDocument, Task
-from assessment.permissions import access_attempt, can_mark
+from assessment.models import Attempt, Evidence, Item, Outcome, OutcomeDocument, Task
+from assessment.permissions import access_attempt, access_evidence, can_mark
 from delivery.models import Enrolment, Unit
 from delivery.permissions import access_cohort_staff, role_required
+from delivery.records import RecordKey, record_sections
 from delivery.roles import Role, roles_of
 
 
@@ -48,21 +59,15 @@ def learner_tasks(request: HttpRequest, cohort_id: int) -> HttpResponse:
         cohort=cohort_id,
     )
     cohort = enrolment.cohort
+    units, statuses = selectors.learner_task_list(request.user, cohort)
     return render(
         request,
         "assessment/learner_tasks.html",
-        {
-            "cohort": cohort,
-            "units": selectors.learner_tasks(request.user, cohort),
-            "outcomes": selectors.current_outcomes(request.user, cohort),
-        },
+        {"cohort": cohort, "units": units, "statuses": statuses},
     )
 
 
-@role_required(Role.LEARNER)
-@require_http_methods(["GET", "POST"])
-def task(request: HttpRequest, cohort_id: int, task_id: int) -> HttpResponse:
-    """The task page: instructions, the learner's draft to answer, and earlier attempts."""
+def _learner_task(request: HttpRequest, cohort_id: int, task_id: int) -> tuple[Any, Task]:
     enrolment = get_object_or_404(
         Enrolment.objects.select_related("cohort__course"),
         learner=request.user.pk,
@@ -74,6 +79,14 @@ def task(request: HttpRequest, cohort_id: int, task_id: int) -> HttpResponse:
         pk=task_id,
         unit__course_units__course=cohort.course,
     )
+    return cohort, the_task
+
+
+@role_required(Role.LEARNER)
+@require_http_methods(["GET", "POST"])
+def task(request: HttpRequest, cohort_id: int, task_id: int) -> HttpResponse:
+    """The task page: instructions, the learner's draft to answer, and earlier attempts."""
+    cohort, the_task = _learner_task(request, cohort_id, task_id)
     if request.method == "POST":  # start (or resubmit)
         try:
             services.start_attempt(request.user, the_task, cohort)
@@ -81,12 +94,35 @@ def task(request: HttpRequest, cohort_id: int, task_id: int) -> HttpResponse:
             for message in _errors(exc):
                 messages.error(request, message)
         return redirect("assessment:task", cohort_id=cohort.pk, task_id=the_task.pk)
+    return _task_page(request, cohort, the_task)
+
+
+def _task_page(
+    request: HttpRequest,
+    cohort: Any,
+    the_task: Task,
+    *,
+    refused: ValidationError | None = None,
+) -> HttpResponse:
+    """The task page as the learner works through it: each question with its own evidence, the
+    attempt's other evidence, the declaration, then Submit. After a refused submit (`refused`,
+    by item key and `declared`), every reason is shown beside the button and at its question,
+    and what was posted (answers, the declaration tick) is shown as posted."""
     attempts = list(
         Attempt.objects.filter(task=the_task, learner=request.user.pk, cohort=cohort)
         .prefetch_related("judgements__item")
         .order_by("-number")
     )
     draft = next((a for a in attempts if a.status == Attempt.Status.DRAFT), None)
+    numbers = _question_numbers(the_task)
+    for attempt in attempts:
+        attempt.judged = _judged(attempt, numbers)  # type: ignore[attr-defined]
+    problems: dict[str, list[str]] = {}
+    if refused is not None:
+        problems = (
+            refused.message_dict if hasattr(refused, "error_dict") else {"": refused.messages}
+        )
+    posted = request.POST if refused is not None else None
     return render(
         request,
         "assessment/task.html",
@@ -95,21 +131,107 @@ def task(request: HttpRequest, cohort_id: int, task_id: int) -> HttpResponse:
             "task": the_task,
             "availability": services.task_availability(request.user, the_task, cohort),
             "draft": draft,
-            "evidence_files": active_evidence(draft) if draft else [],
-            "questions": _questions(draft) if draft else [],
+            "questions": _questions(draft, problems, posted) if draft else [],
+            "attempt_evidence": _evidence_block(draft, None) if draft else None,
             "history": [a for a in attempts if a.status != Attempt.Status.DRAFT],
-            "submit_form": SubmitForm(),
             "declaration": services.LEARNER_DECLARATION,
+            "declared": bool(posted and posted.get("declared")),
+            # (where, message): each reason beside the button links to its question.
+            "problems": [
+                ("q-" + key if key not in ("", "declared") else "declaration", message)
+                for key, messages in problems.items()
+                for message in messages
+            ],
+            "declaration_problem": problems.get("declared", []),
+            # Competent already (RPL, credit transfer, an earlier outcome): the task is not needed.
+            "outcome": Outcome.objects.current()
+            .filter(learner=request.user.pk, unit=the_task.unit_id, cohort=cohort)
+            .first(),
         },
     )
 
 
-def _questions(attempt: Attempt) -> list[dict[str, Any]]:
+def _question_numbers(the_task: Task) -> dict[int, int]:
+    """Each item's number as the task page shows it ("Question 3"), by item id."""
+    ids = the_task.items.order_by("position", "id").values_list("pk", flat=True)
+    return {pk: n for n, pk in enumerate(ids, start=1)}
+
+
+def _judged(attempt: Attempt, numbers: dict[int, int]) -> list[tuple[int | None, Any]]:
+    """The attempt's judgements as (question number, judgement), in the page's order: people
+    read "Question 3", never the item's key."""
+    rows = [(numbers.get(j.item_id), j) for j in attempt.judgements.all()]
+    return sorted(rows, key=lambda row: (row[0] is None, row[0] or 0))
+
+
+def _questions(
+    attempt: Attempt, problems: dict[str, list[str]], posted: Any = None
+) -> list[dict[str, Any]]:
     answers = {a.item_id: a for a in attempt.answers.all()}
-    return [
-        {"item": item, "answer": answers.get(item.id)}
-        for item in attempt.task.items.order_by("position", "id")
-    ]
+    items = list(attempt.task.items.order_by("position", "id"))
+    takes_evidence = {t.pk for t in _evidence_targets(items)}
+    evidence = list(active_evidence(attempt))
+    # Files of the answers kept from the attempt before (Satisfactory there), shown as kept.
+    kept = list(active_evidence(attempt.previous)) if attempt.previous else []
+    questions = []
+    for number, item in enumerate(items, start=1):
+        answer: Any = answers.get(item.id)
+        name = f"answer-{item.key}"
+        carried = answer is not None and answer.carried_forward
+        if posted is not None and not carried:
+            # As posted, so nothing typed is lost even when it could not be saved.
+            if item.auto_marked:
+                picked = [int(v) for v in posted.getlist(name) if v.isdecimal()]
+                answer = {"text": "", "choices": picked, "carried_forward": False}
+            elif name in posted:
+                answer = {"text": posted[name], "choices": [], "carried_forward": False}
+        questions.append(
+            {
+                "item": item,
+                "number": number,
+                "answer": answer,
+                "problems": problems.get(item.key, []),
+                "evidence": _evidence_block(attempt, item, files=evidence, items=items)
+                if item.pk in takes_evidence and not carried
+                else None,
+                "carried_evidence": [e for e in kept if e.item_id == item.id] if carried else [],
+            }
+        )
+    return questions
+
+
+def _evidence_targets(items: list[Item]) -> list[Item]:
+    """The questions a learner attaches files to: those that require evidence or say what
+    evidence they take; the rest are answered in words or by choosing."""
+    return [i for i in items if i.evidence_required or i.evidence_hint]
+
+
+def _evidence_block(
+    attempt: Attempt,
+    item: Item | None,
+    *,
+    files: list[Evidence] | None = None,
+    items: list[Item] | None = None,
+    error: str = "",
+) -> dict[str, Any]:
+    """The context of one evidence block (_evidence_block.html): a question's files, or the
+    attempt's files that belong to no question, with the upload and the moves it offers."""
+    if files is None:
+        files = list(active_evidence(attempt))
+    if items is None:
+        items = list(attempt.task.items.order_by("position", "id"))
+    numbers = {i.pk: n for n, i in enumerate(items, start=1)}
+    return {
+        "attempt": attempt,
+        "item": item,
+        "number": numbers.get(item.pk) if item else None,
+        "files": [f for f in files if f.item_id == (item.pk if item else None)],
+        "rule": evidence_rule(item),
+        "moves": [
+            (t, numbers[t.pk]) for t in _evidence_targets(items) if item is None or t.pk != item.pk
+        ],
+        "error": error,
+    }
 
 
 def _answers_from(request: HttpRequest, attempt: Attempt) -> dict[str, Any]:
@@ -151,6 +273,8 @@ def save_draft(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.LEARNER)
 @require_POST
 def submit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save what was posted and submit. A refusal is the task page again, with its
+    reasons beside the Submit button and at each question, and everything as posted."""
     try:
         attempt = access_attempt(request.user, pk, write=True)
     except PermissionDenied:
@@ -167,11 +291,65 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
             attempt, learner=request.user, declared=form.cleaned_data.get("declared", False)
         )
     except ValidationError as exc:
-        for message in _errors(exc):
-            messages.error(request, message)
-    else:
-        messages.success(request, "Submitted. Your assessor will mark it; you will be told.")
+        cohort, the_task = _learner_task(request, attempt.cohort_id, attempt.task_id)
+        return _task_page(request, cohort, the_task, refused=exc)
+    messages.success(request, "Submitted. Your assessor will mark it; you will be told.")
     return redirect("assessment:task", cohort_id=attempt.cohort_id, task_id=attempt.task_id)
+
+
+@login_required
+@require_GET
+def attempt_evidence(request: HttpRequest, pk: int) -> HttpResponse:
+    """One evidence block of the task page (`?item=<key>`; none: the attempt as a whole), as
+    htmx refreshes it after an upload, a move or a removal."""
+    attempt = access_attempt(request.user, pk)
+    item = find_item(attempt, request.GET.get("item"))
+    return render(
+        request, "assessment/_evidence_block.html", {"block": _evidence_block(attempt, item)}
+    )
+
+
+@login_required
+@require_POST
+def evidence_change(request: HttpRequest, evidence_id: int) -> HttpResponse:
+    """The learner moves a file of their draft to another question or to the attempt as a
+    whole (`item`: a question's key, or empty), or removes it (`remove`). With htmx the answer
+    is the block the file was in, and every block refreshes; without, back to the page."""
+    evidence = access_evidence(request.user, evidence_id)
+    try:
+        attempt = access_attempt(request.user, evidence.attempt_id, write=True)
+    except PermissionDenied:
+        if evidence.attempt.learner_id != request.user.pk:
+            raise PermissionDenied("Only the learner can move or remove files here.") from None
+        raise PermissionDenied(SUBMITTED_MESSAGE) from None
+    source = evidence.item
+    error = ""
+    try:
+        if "remove" in request.POST:
+            withdraw_evidence(evidence, by=request.user)
+            done = f"Removed {evidence.original_name}."
+        else:
+            target = find_item(attempt, request.POST.get("item"))
+            move_evidence(evidence, item=target, by=request.user)
+            done = f"Moved {evidence.original_name}."
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    if getattr(request, "htmx", False):
+        response = render(
+            request,
+            "assessment/_evidence_block.html",
+            {"block": _evidence_block(attempt, source, error=error)},
+            status=400 if error else 200,
+        )
+        if not error:
+            trigger_client_event(response, "flipside:evidence-changed", after="receive")
+        return response
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, done)
+    url = reverse("assessment:task", args=[attempt.cohort_id, attempt.task_id])
+    return redirect(f"{url}#{'q-' + source.key if source else 'evidence-heading'}")
 
 
 @login_required
@@ -184,6 +362,7 @@ def attempt_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "assessment/attempt.html",
         {
             "attempt": attempt,
+            "judged": _judged(attempt, _question_numbers(attempt.task)),
             "judgements": {j.item_id: j for j in attempt.judgements.all()},
             "can_mark": can_mark(request.user, attempt),
         },
@@ -232,7 +411,11 @@ def queue(request: HttpRequest) -> HttpResponse:
 def mark(request: HttpRequest, pk: int) -> HttpResponse:
     """The marking page. Its form's content (answers, evidence, earlier judgements) changes
     only when the attempt is marked, so a visit renders it from the cache; the claim, the
-    notices and the CSRF token are the visit's own."""
+    notices and the CSRF token are the visit's own. Reading the page claims nothing: the
+    assessor claims the attempt with "Start marking" (`claim`), and the form opens to them.
+
+    After a save: to the unit outcome when that made every task of the unit Satisfactory
+    (recording Competent is what the learner waits for), else back to the queue."""
     attempt = access_attempt(request.user, pk, brief=True)
     if not can_mark(request.user, attempt):
         raise PermissionDenied
@@ -240,11 +423,7 @@ def mark(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("Not submitted")
     context: dict[str, Any] = {"attempt": attempt, "errors": []}
     if request.method == "GET":
-        if attempt.status == Attempt.Status.SUBMITTED:
-            try:
-                services.claim_attempt(attempt, assessor=request.user)
-            except ValidationError as exc:
-                context["claimed_by_other"] = _errors(exc)[0]
+        context["claim"] = _claim_state(attempt, request.user)
         key = (
             f"assessment:marking:{attempt.pk}:{attempt.version}:{attempt.status}:"
             f"{attempt.task.version}"
@@ -274,7 +453,7 @@ def mark(request: HttpRequest, pk: int) -> HttpResponse:
         version = -1
     stale = None
     try:
-        services.mark_attempt(
+        marked = services.mark_attempt(
             attempt,
             assessor=request.user,
             judgements=[
@@ -298,14 +477,108 @@ def mark(request: HttpRequest, pk: int) -> HttpResponse:
         context["errors"] = _errors(exc)
         status = 400
     else:
-        messages.success(request, f"Marked. {attempt.learner.get_full_name()} will be told.")
+        told = f"Marked. {marked.learner.get_full_name()} will be told."
+        unit = marked.task.unit
+        if _outcome_due(marked):
+            messages.success(
+                request,
+                f"{told} Every task of {unit.code} is now Satisfactory: record the unit outcome.",
+            )
+            return redirect("assessment:outcome", marked.cohort_id, marked.learner_id, unit.pk)
+        messages.success(request, told)
         return redirect("assessment:queue")
     context["attempt"] = attempt
+    context["claim"] = _claim_state(attempt, request.user)
     parts = _marking_page(
         attempt, items=items, posted=posted, stale=stale, feedback=request.POST.get("feedback")
     )
     context["head"], context["body"] = (mark_safe(part) for part in parts)  # noqa: S308
     return render(request, "assessment/mark.html", context, status=status)
+
+
+def _outcome_due(attempt: Attempt) -> bool:
+    """This Satisfactory attempt completed its unit and no current outcome says Competent."""
+    if attempt.result != Attempt.Result.SATISFACTORY:
+        return False
+    unit = attempt.task.unit
+    if not services.unit_progress(attempt.learner, unit, attempt.cohort).all_satisfactory:
+        return False
+    current = Outcome.objects.current().filter(
+        learner=attempt.learner_id, unit=unit, cohort=attempt.cohort_id
+    )
+    return not any(outcome.competent for outcome in current)
+
+
+def _claim_state(attempt: Attempt, user: Any) -> dict[str, Any] | None:
+    """Who is marking a waiting attempt, for the page's claim panel: `mine` (the form is open
+    to this assessor), `other` (a colleague's claim, younger than CLAIM_LAPSES_AFTER) or
+    `open` (nobody's, or a lapsed claim: "Start marking" takes it). None once marked."""
+    if attempt.status != Attempt.Status.SUBMITTED:
+        return None
+    since = attempt.claimed_at
+    if attempt.claimed_by_id == user.pk and since is not None:
+        return {"state": "mine", "since": since}
+    if attempt.claimed_by_id and since and timezone.now() - since < services.CLAIM_LAPSES_AFTER:
+        holder = get_user_model().objects.filter(pk=attempt.claimed_by_id).first()
+        name = (holder.get_full_name() or holder.get_username()) if holder else "Someone"
+        return {"state": "other", "name": name, "since": since}
+    return {"state": "open"}
+
+
+@role_required(Role.ASSESSOR, Role.ADMINISTRATOR)
+@require_POST
+def claim(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Start marking": claim a waiting attempt, so colleagues see who has it. Of two assessors
+    claiming at once one wins and the other is told (`services.claim_attempt` locks the row)."""
+    attempt = access_attempt(request.user, pk, brief=True)
+    if not can_mark(request.user, attempt):
+        raise PermissionDenied
+    if attempt.status == Attempt.Status.DRAFT:
+        raise Http404("Not submitted")
+    try:
+        services.claim_attempt(attempt, assessor=request.user)
+    except ValidationError as exc:
+        messages.error(request, f"You have not started marking: {_errors(exc)[0]}")
+    # On success the page itself says the assessor is marking it.
+    return redirect("assessment:mark", attempt.pk)
+
+
+@login_required
+@require_GET
+def evidence_page(request: HttpRequest, evidence_id: int) -> HttpResponse:
+    """One evidence file in a page: its viewing copy (never the original, which may carry
+    location data or be more than a browser should decode), what it is evidence for, its
+    facts, a download of the original, and the way back to where the person came from."""
+    evidence = access_evidence(request.user, evidence_id)
+    attempt = access_attempt(request.user, evidence.attempt_id)
+    held = roles_of(request.user)
+    if attempt.learner_id == request.user.pk:
+        back = (reverse("assessment:task", args=[attempt.cohort_id, attempt.task_id]), "the task")
+    elif attempt.status != Attempt.Status.DRAFT and can_mark(request.user, attempt):
+        back = (reverse("assessment:mark", args=[attempt.pk]), "marking")
+    elif Role.AUDITOR in held:
+        args = [attempt.cohort_id, attempt.learner_id, attempt.task.unit_id]
+        back = (reverse("assessment:record", args=args), "the record")
+    else:
+        back = (reverse("assessment:attempt", args=[attempt.pk]), "the attempt")
+    item = evidence.item
+    number = None
+    if item is not None:
+        number = list(attempt.task.items.order_by("position", "id")).index(item) + 1
+    kind = evidence.content_type.split("/", 1)[0] if evidence.preview else ""
+    return render(
+        request,
+        "assessment/evidence.html",
+        {
+            "evidence": evidence,
+            "attempt": attempt,
+            "item": item,
+            "number": number,
+            "kind": kind,
+            "back_url": back[0],
+            "back_label": back[1],
+        },
+    )
 
 
 def _marking_page(
@@ -362,7 +635,17 @@ def outcome(request: HttpRequest, cohort_id: int, learner_id: int, unit_id: int)
         raise PermissionDenied
     learner = get_object_or_404(get_user_model(), pk=learner_id, enrolments__cohort=cohort)
     unit = get_object_or_404(Unit, pk=unit_id, course_units__course=cohort.course)
-    form = OutcomeForm(request.POST or None)
+    progress = services.unit_progress(learner, unit, cohort)
+    history = list(
+        Outcome.objects.filter(learner=learner, unit=unit, cohort=cohort)
+        .select_related("recorded_by")
+        .prefetch_related("documents")
+    )
+    current = history[0] if history else None
+    # Every task Satisfactory and nothing recorded yet: Competent is what is due, offered first.
+    due = progress.all_satisfactory and not (current and current.competent)
+    initial = {"code": Outcome.Code.COMPETENT} if due else {}
+    form = OutcomeForm(request.POST or None, initial=initial)
     errors: list[str] = []
     if request.method == "POST" and form.is_valid():
         try:
@@ -378,8 +661,13 @@ def outcome(request: HttpRequest, cohort_id: int, learner_id: int, unit_id: int)
         except ValidationError as exc:
             errors = _errors(exc)
         else:
-            messages.success(request, f"Outcome recorded for {learner.get_full_name()}.")
+            messages.success(
+                request,
+                f"Outcome recorded for {learner.get_full_name()}: "
+                f"{Outcome.Code(form.cleaned_data['code']).label}.",
+            )
             return redirect(request.path)
+    key = RecordKey(learner.pk, cohort.pk, unit.pk)
     return render(
         request,
         "assessment/outcome.html",
@@ -389,11 +677,18 @@ def outcome(request: HttpRequest, cohort_id: int, learner_id: int, unit_id: int)
             "unit": unit,
             "form": form,
             "errors": errors,
-            "progress": services.unit_progress(learner, unit, cohort),
-            "history": Outcome.objects.filter(
-                learner=learner, unit=unit, cohort=cohort
-            ).select_related("recorded_by"),
+            "progress": progress,
+            "due": due,
+            "current": current,
+            "history": history,
             "tasks": selectors.learner_tasks(learner, cohort).get(unit, []),
+            # What other apps keep about this record (the credential the outcome led to, and
+            # its state), registered in delivery by the apps above this one: see
+            # delivery/records.py. Assessment never imports them.
+            "sections": [
+                {"section": section, "data": section.load([key]).get(key, {})}
+                for section in record_sections()
+            ],
         },
         status=400 if errors else 200,
     )
@@ -445,6 +740,15 @@ def mapping(request: HttpRequest, unit_id: int, cohort_id: int) -> HttpResponse:
     cohort = access_cohort_staff(request.user, cohort_id)
     unit = get_object_or_404(Unit, pk=unit_id, course_units__course=cohort.course)
     rows, items = selectors.mapping_matrix(unit)
+    # Columns are named for people (task 2, item 3), not by the content pack's keys.
+    tasks: list[Task] = []
+    columns = []
+    for item in items:
+        if not tasks or tasks[-1].pk != item.task_id:
+            tasks.append(item.task)
+            number = 0
+        number += 1
+        columns.append({"item": item, "task_number": len(tasks), "number": number})
     return render(
         request,
         "assessment/mapping.html",
@@ -453,6 +757,8 @@ def mapping(request: HttpRequest, unit_id: int, cohort_id: int) -> HttpResponse:
             "cohort": cohort,
             "rows": rows,
             "items": items,
+            "tasks": tasks,
+            "columns": columns,
             "uncovered": [r for r in rows if not r.covered],
         },
     )

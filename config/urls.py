@@ -14,6 +14,7 @@ admin.site.site_title = "Flipside"
 urlpatterns = [
     path("", delivery_views.home, name="home"),
     path("healthz", delivery_views.healthz, name="healthz"),
+    path("favicon.ico", delivery_views.favicon, name="favicon"),
     # The issuer's DID document (/.well-known/did.json) and, later, the verification pages.
     path("", include("credentials.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

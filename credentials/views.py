@@ -36,8 +36,8 @@ from credentials.forms import RevokeForm, VerifyForm
 from credentials.keys import did_document
 from credentials.models import Achievement, Credential, StatusList
 from credentials.verification import verify_submission
-from delivery.permissions import role_required
-from delivery.roles import Role, has_role
+from delivery.permissions import audits_cohort, role_required
+from delivery.roles import Role
 
 VC_CONTENT_TYPE = "application/vc+ld+json"
 
@@ -314,14 +314,15 @@ def linkedin_url(credential: Credential) -> str:
 
 
 def _owned(request: HttpRequest, public_id: uuid.UUID) -> Credential:
-    """The credential if the user is its learner, an auditor or an administrator; else 404
-    (a learner does not learn that another learner's credential exists this way)."""
+    """The credential if the user is its learner, an administrator or an auditor whose grant
+    covers the cohort of the outcome it attests; else 404 (a learner does not learn that
+    another learner's credential exists this way)."""
     credential = get_object_or_404(
-        Credential.objects.select_related("achievement", "learner"), public_id=public_id
+        Credential.objects.select_related("achievement", "learner", "outcome"),
+        public_id=public_id,
     )
-    if credential.learner_id != request.user.pk and not has_role(
-        request.user, Role.AUDITOR, Role.ADMINISTRATOR
-    ):
+    cohort_id = credential.outcome.cohort_id if credential.outcome else None
+    if credential.learner_id != request.user.pk and not audits_cohort(request.user, cohort_id):
         raise Http404("No such credential.")
     return credential
 

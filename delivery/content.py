@@ -3,6 +3,8 @@ what each kind of resource must have. Used by the admin, content-pack import and
 
 from __future__ import annotations
 
+import html
+import re
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -11,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 if TYPE_CHECKING:
     from delivery.models import Resource
@@ -32,17 +35,66 @@ _ALLOWED_ATTRIBUTES = {
 }
 
 
-def render_markdown(source: str) -> SafeString:
-    # The page has its own <h1>; an author's top-level heading becomes the next level down.
-    html = _markdown.render(source or "").replace("<h1>", "<h2>").replace("</h1>", "</h2>")
+def _outline_headings(tokens: list[Token], top: int) -> None:
+    """Renumber the author's headings into an outline under the page's own: the first level
+    used becomes `top`, and no level is skipped (an author who starts at `###`, or jumps from
+    `##` to `####`, would otherwise break the page's heading order for screen readers)."""
+    open_levels: list[int] = []  # the author's levels of the headings enclosing this one
+    tag = ""
+    for token in tokens:
+        if token.type == "heading_open":
+            level = int(token.tag[1:])
+            while open_levels and open_levels[-1] >= level:
+                open_levels.pop()
+            open_levels.append(level)
+            tag = token.tag = f"h{min(top + len(open_levels) - 1, 6)}"
+        elif token.type == "heading_close":
+            token.tag = tag
+
+
+def render_markdown(source: str, *, top: int = 2) -> SafeString:
+    """Markdown as safe HTML; its headings start at `top` (the page has its own <h1>, and a
+    section's text sits under that section's heading) and follow on without gaps."""
+    tokens = _markdown.parse(source or "")
+    _outline_headings(tokens, top)
+    rendered = _markdown.renderer.render(tokens, _markdown.options, {})
     clean = nh3.clean(
-        html,
+        rendered,
         tags=_ALLOWED_TAGS,
         attributes=_ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
     return mark_safe(clean)  # noqa: S308 - sanitised by nh3 just above
+
+
+def transcript_lines(vtt: str) -> list[str]:
+    """The words of a WebVTT captions file, cue by cue, without timings, cue ids, notes or
+    markup: a transcript to read beside a video, and instead of one that does not load."""
+    lines: list[str] = []
+    for block in re.split(r"\r?\n[ \t]*\r?\n", vtt.lstrip("\ufeff")):
+        rows = block.strip().splitlines()
+        timing = next((i for i, row in enumerate(rows) if "-->" in row), None)
+        if timing is None or rows[0].startswith(("WEBVTT", "NOTE", "STYLE", "REGION")):
+            continue
+        text = " ".join(row.strip() for row in rows[timing + 1 :] if row.strip())
+        text = html.unescape(re.sub(r"<[^>]*>", "", text)).strip()
+        if text and (not lines or lines[-1] != text):  # a rolling caption repeats its line
+            lines.append(text)
+    return lines
+
+
+# Captions past this size are not a transcript anyone reads on a page.
+TRANSCRIPT_MAX_BYTES = 512 * 1024
+
+
+def video_transcript(resource: Resource) -> list[str]:
+    """The transcript of a video, from its captions file; empty when it has none."""
+    if not resource.captions:
+        return []
+    with resource.captions.open("rb") as captions:
+        raw = captions.read(TRANSCRIPT_MAX_BYTES)
+    return transcript_lines(raw.decode("utf-8", errors="replace"))
 
 
 def embed_host_allowed(url: str) -> bool:

@@ -205,6 +205,46 @@ class Enrolment(models.Model):
         return f"{self.learner} in {self.cohort}"
 
 
+class AuditorGrant(models.Model):
+    """Time-limited, scoped access for an external auditor (an administrator grants it).
+
+    An auditor account with no grant at all is the provider's own compliance officer and sees
+    every cohort. Once an account has any grant, it reads only what a grant in force covers:
+    the cohorts listed, and every cohort of the courses listed. `delivery.permissions.
+    auditor_scope` applies it to every page an auditor opens, in every app; it lives here, in
+    the bottom layer, so live and credentials can ask it too.
+
+    Its table keeps the name it had when assessment owned it (moved by state only, every row
+    kept: delivery/migrations/0005_auditor_grant.py).
+    """
+
+    auditor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="auditor_grants"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    courses = models.ManyToManyField(Course, blank=True, related_name="+")
+    cohorts = models.ManyToManyField(Cohort, blank=True, related_name="+")
+    reason = models.CharField(max_length=255, help_text="e.g. ASQA audit 2026-11, ref. 12345")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "assessment_auditorgrant"
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")),
+                name="auditor_grant_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.auditor} {self.starts_at:%Y-%m-%d} to {self.ends_at:%Y-%m-%d}"
+
+
 def resource_upload_to(instance: Resource, filename: str) -> str:
     """Random folder per upload: names never collide and a file is never overwritten."""
     return f"resources/{secrets.token_hex(16)}/{filename}"

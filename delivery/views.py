@@ -4,6 +4,7 @@ import csv
 import mimetypes
 from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from csp.decorators import csp_update
 from django.conf import settings
@@ -11,6 +12,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
+from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -18,9 +21,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from delivery import selectors, services
-from delivery.content import render_markdown
+from delivery.content import render_markdown, video_transcript
 from delivery.forms import AnnouncementForm, GridSortForm, MarkDoneForm, MediaPositionForm
-from delivery.models import Announcement
+from delivery.models import Announcement, Resource
 from delivery.permissions import (
     access_cohort,
     access_cohort_staff,
@@ -48,6 +51,15 @@ def home(request: HttpRequest) -> HttpResponse:
 def healthz(request: HttpRequest) -> HttpResponse:
     """Liveness for a load balancer: the process answers through the full middleware stack."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page's <link rel="icon"> says: send them to
+    the icon. Temporary (302), since the static file's name carries its hash."""
+    response = redirect(static("favicon.svg"))
+    patch_cache_control(response, public=True, max_age=86400)
+    return response
 
 
 def login_locked_out(request: HttpRequest, credentials: Any) -> HttpResponse:
@@ -106,6 +118,10 @@ def resource(request: HttpRequest, pk: int) -> HttpResponse:
             progress = services.record_resource_opened(request.user, item)
             context["position"] = progress.position_seconds
     context["body"] = render_markdown(item.body)
+    if item.kind == Resource.Kind.VIDEO:
+        # Offered whether or not the embedded player loads: its host may be unreachable.
+        context["embed_host"] = urlsplit(item.embed_url).hostname if item.embed_url else ""
+        context["transcript"] = video_transcript(item)
     return render(request, "delivery/resource.html", context)
 
 

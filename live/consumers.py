@@ -46,8 +46,9 @@ class NotificationConsumer(JsonWebsocketConsumer):
         if hasattr(self, "group"):
             async_to_sync(self.channel_layer.group_discard)(self.group, self.channel_name)
 
-    def receive_json(self, content: Any, **kwargs: Any) -> None:
-        # The channel only talks server to client; anything sent up is answered, not acted on.
+    def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # The channel only talks server to client: anything sent up (JSON or not, text or
+        # binary, which the JSON consumer would raise on) is answered, never parsed or acted on.
         self.send_json({"type": "error", "error": "read_only_channel"})
 
     def notification(self, event: dict[str, Any]) -> None:
@@ -253,7 +254,7 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
             return
         try:
             content = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth
             content = None
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
             await self.error("malformed", 'Send a JSON object with a "type".')
@@ -263,8 +264,8 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
             await self.error("rate_limited", "Too many messages; slow down.", retry_after=1)
             return
         ref = content.get("ref")
-        if not isinstance(ref, (str, int)) or isinstance(ref, bool):
-            ref = None
+        if not isinstance(ref, (str, int)) or isinstance(ref, bool) or len(str(ref)) > 100:
+            ref = None  # echoed back, so only a short string or number
         command = COMMANDS.get(content["type"])
         if command is None:
             await self.error("unknown_type", f"Unknown type {content['type'][:40]!r}.", ref)

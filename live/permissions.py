@@ -2,8 +2,8 @@
 
 Learners with an active enrolment in the session's cohort join as learners; the session's
 trainers and the cohort's trainers join as trainers and run the room. Other staff who can see
-the cohort (its assessors, auditors, administrators) may read the session and its attendance,
-but do not join.
+the cohort (its assessors, administrators, auditors whose grant covers it) may read the session
+and its attendance, but do not join.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from delivery.models import Cohort, Enrolment
-from delivery.permissions import access_cohort_staff, visible_cohorts
+from delivery.permissions import access_cohort_staff, auditor_scope, visible_cohorts
 from delivery.roles import Role, has_role, roles_of
 from live.models import LiveSession
 
@@ -27,13 +27,20 @@ class RoomRole(StrEnum):
 
 
 def visible_sessions(user: Any) -> QuerySet[LiveSession]:
-    """Sessions of cohorts the user may see, limited for learners to their active cohorts."""
+    """Sessions of cohorts the user may see, limited for learners to their active cohorts and
+    for auditors to their grant."""
     held = roles_of(user)
     if not held:
         return LiveSession.objects.none()
-    if held & {Role.AUDITOR, Role.ADMINISTRATOR}:
+    if Role.ADMINISTRATOR in held:
         return LiveSession.objects.all()
     condition = Q(pk__in=[])
+    if Role.AUDITOR in held:
+        scope = auditor_scope(user)
+        if scope is not None and scope.everything:
+            return LiveSession.objects.all()
+        if scope is not None:
+            condition |= Q(cohort_id__in=scope.cohort_ids)
     if Role.TRAINER in held:
         condition |= Q(cohort__trainers=user) | Q(trainers=user)
     if Role.ASSESSOR in held:
@@ -78,7 +85,8 @@ def access_live_session(user: Any, pk: int, *, write: bool = False) -> LiveSessi
 
 
 def access_attendance(user: Any, pk: int) -> LiveSession:
-    """A session's attendance: its trainers and the cohort's staff, auditors, administrators."""
+    """A session's attendance: its trainers and the cohort's staff (`access_cohort_staff`:
+    trainers, assessors, administrators, auditors within their grant)."""
     session = access_live_session(user, pk)
     if room_role(user, session) == RoomRole.TRAINER:
         return session

@@ -55,7 +55,10 @@ def late_after() -> timedelta:
 
 def clean_text(text: str, *, limit: int) -> str:
     """Plain text only: control and direction-override characters go, whitespace is squeezed.
-    HTML is never interpreted: templates escape it."""
+    HTML is never interpreted: templates escape it. Anything but a string (a number, a list
+    from a socket that skipped the form) is refused, never turned into text."""
+    if not isinstance(text, str):
+        raise ValidationError("Send text.", code="invalid")
     text = _CONTROL.sub("", text).strip()
     text = re.sub(r"[ \t]+", " ", text)
     text = re.sub(r"\n{3,}", "\n\n", text)
@@ -589,8 +592,13 @@ def open_poll(
 ) -> Poll:
     """A new poll (an open one is closed first). `correct` holds 0-based option positions and
     is required for a quiz question."""
-    if kind not in Poll.Kind.values:
+    if not isinstance(kind, str) or kind not in Poll.Kind.values:
         raise ValidationError("Unknown kind of poll.", code="invalid")
+    if isinstance(options, str) or not all(isinstance(o, str) for o in options):
+        raise ValidationError("Poll options must be text.", code="invalid")
+    if not all(isinstance(c, int) and not isinstance(c, bool) for c in correct):
+        raise ValidationError("Give the correct answers as option numbers.", code="invalid")
+    question = clean_text(question, limit=300)
     options = [clean_text(o, limit=200) for o in options if o.strip()]
     if not 2 <= len(options) <= 10:
         raise ValidationError("A poll has 2 to 10 options.", code="invalid")
@@ -602,7 +610,7 @@ def open_poll(
         session=session, closed_at__isnull=True
     ):
         close_poll(session, by=by, poll_id=open_one.pk)
-    poll = Poll.objects.create(session=session, question=clean_text(question, limit=300), kind=kind)
+    poll = Poll.objects.create(session=session, question=question, kind=kind)
     PollOption.objects.bulk_create(
         PollOption(poll=poll, position=i, text=text, correct=i in set(correct))
         for i, text in enumerate(options)
@@ -621,6 +629,8 @@ def vote(session: LiveSession, user: Any, *, poll_id: int, option_ids: Sequence[
         raise ValidationError("No such poll.", code="not_found")
     if not poll.is_open:
         raise ValidationError("This poll is closed.", code="poll_closed")
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in option_ids):
+        raise ValidationError("Choose one of the options.", code="invalid")
     chosen = list(PollOption.objects.filter(poll=poll, pk__in=set(option_ids)))
     if not chosen or len(chosen) != len(set(option_ids)):
         raise ValidationError("Choose one of the options.", code="invalid")

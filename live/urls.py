@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/", views.session_detail, name="session"),
     path("<int:pk>/edit", views.session_edit, name="session_edit"),
     path("<int:pk>/room/", views.room, name="room"),
+    path("<int:pk>/end/", views.session_end, name="session_end"),
     path("<int:pk>/attendance/", views.attendance, name="attendance"),
     path("<int:pk>/attendance.csv", views.attendance_csv, name="attendance_csv"),
 ]

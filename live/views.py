@@ -140,6 +140,23 @@ def room(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "live/room.html", context)
 
 
+@role_required(Role.TRAINER, Role.ADMINISTRATOR)
+@require_http_methods(["GET", "POST"])
+def session_end(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ending a class cannot be undone, so the room only links here: the trainer confirms on a
+    page of its own, which needs no script and no dialog box to guard it."""
+    session = access_live_session(request.user, pk, write=True)
+    if request.method == "POST":
+        services.end_session(session, by=request.user)
+        messages.success(request, "The session has ended. Attendance is final.")
+        return redirect("live:attendance", pk=session.pk)
+    if session.ended_at is not None:
+        messages.info(request, "This session has already ended.")
+        return redirect("live:session", pk=session.pk)
+    present = selectors.present_users(session)
+    return render(request, "live/session_end.html", {"session": session, "present": present})
+
+
 @login_required
 @require_GET
 def attendance(request: HttpRequest, pk: int) -> HttpResponse:

@@ -11,9 +11,10 @@ register = template.Library()
 
 
 @register.filter(name="markdown")
-def markdown_filter(source: str) -> SafeString:
-    """Markdown rendered and sanitised (see delivery/content.py)."""
-    return render_markdown(source)
+def markdown_filter(source: str, top: int = 2) -> SafeString:
+    """Markdown rendered and sanitised (see delivery/content.py); `|markdown:3` for text under
+    a section's <h2>, so its headings start at <h3>."""
+    return render_markdown(source, top=int(top))
 
 
 @register.filter

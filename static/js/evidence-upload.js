@@ -73,8 +73,37 @@
     return { item: item, bar: bar, state: state };
   }
 
+  // Whether the question takes this kind of file, by the input's `accept` list (MIME types,
+  // `video/*` patterns and extensions). The server checks the content again; this only spares
+  // the learner sending a large file the question cannot use. A file the browser cannot type
+  // is left to the server.
+  function acceptable(root, file) {
+    var accept = (root.dataset.accept || "").split(",").map(function (s) { return s.trim().toLowerCase(); });
+    if (!root.dataset.refusal || !accept.length) { return true; }
+    var type = (file.type || "").toLowerCase();
+    var name = (file.name || "").toLowerCase();
+    if (!type) { return true; }
+    return accept.some(function (entry) {
+      if (!entry) { return false; }
+      if (entry.charAt(0) === ".") { return name.slice(-entry.length) === entry; }
+      if (entry.slice(-2) === "/*") { return type.indexOf(entry.slice(0, -1)) === 0; }
+      return type === entry;
+    });
+  }
+
+  function refuse(view, message) {
+    view.state.textContent = message;
+    view.state.setAttribute("role", "alert");
+    view.item.classList.add("upload--failed");
+    view.bar.remove();
+  }
+
   function start(root, list, file) {
     var view = row(list, file);
+    if (!acceptable(root, file)) {
+      refuse(view, root.dataset.refusal);
+      return;
+    }
     var item = root.dataset.item || "";
     var upload = new window.tus.Upload(file, {
       endpoint: root.dataset.endpoint,
@@ -102,12 +131,12 @@
         document.body.dispatchEvent(new CustomEvent("flipside:evidence-changed", { bubbles: true }));
       },
       onError: function (error) {
-        view.state.textContent = explain(error);
-        view.item.classList.add("upload--failed");
         if (isFinal(error)) {
           // Refused (wrong type, too large, attempt submitted): the server has nothing to resume.
-          view.bar.remove();
+          refuse(view, explain(error));
         } else {
+          view.state.textContent = explain(error);
+          view.item.classList.add("upload--failed");
           paused.push({ upload: upload, view: view });
         }
       }

@@ -68,7 +68,7 @@
   LiveRoom.prototype.receive = function (raw) {
     var data;
     try { data = JSON.parse(raw); } catch (e) { return; }
-    if (data.type === "error") { this.showError(data.message || data.error); return; }
+    if (data.type === "error") { this.showError(errorText(data)); return; }
     if (data.type === "state") {
       this.syncing = false;
       this.seq = data.seq;
@@ -191,6 +191,7 @@
   };
 
   LiveRoom.prototype.disableForms = function () {
+    this.root.classList.add("live-room--finished");
     this.root.querySelectorAll("[data-live-form] button, [data-live-send]").forEach(function (el) {
       el.disabled = true;
     });
@@ -201,6 +202,16 @@
     this.holdUntil = Date.now() + (ms || 0);
     if (this.socket) { this.socket.close(4000, "client reconnecting"); }
   };
+
+  // "Check the message fields." says little alone: add what each field's message says.
+  function errorText(data) {
+    var text = data.message || data.error;
+    var fields = data.fields || {};
+    Object.keys(fields).forEach(function (name) {
+      if (Array.isArray(fields[name])) { text += " " + fields[name].join(" "); }
+    });
+    return text;
+  }
 
   function formPayload(form) {
     var payload = { type: form.dataset.liveForm };
@@ -224,7 +235,6 @@
       var form = event.target.closest("[data-live-form]");
       if (!form) { return; }
       event.preventDefault();
-      if (form.dataset.liveConfirm && !window.confirm(form.dataset.liveConfirm)) { return; }
       if (room.send(formPayload(form)) && form.hasAttribute("data-live-reset")) { form.reset(); }
     });
     root.addEventListener("click", function (event) {

@@ -47,3 +47,15 @@ def test_an_administrator_authors_tasks_and_items_in_the_admin(
     assert client.get("/admin/assessment/attempt/").status_code == 200
     assert client.get("/admin/assessment/auditevent/").status_code == 200
     assert client.get("/admin/assessment/thirdpartyrequest/").status_code == 200
+
+
+def test_it_names_items_by_task_and_number_not_by_key(
+    client_for: Any, assessor: Any, cohort: Any, written: dict[str, Any]
+) -> None:
+    html = client_for(assessor).get(url(cohort, written["unit"])).content.decode()
+    task = written["task"]
+    assert f"Task 1: {task.title}" in html
+    assert ">Task 1, item 2</th>" in html
+    assert "assessed by task 1, item 1" in html
+    assert f"{task.key}/q1" not in html
+    assert "assessed by q1" not in html

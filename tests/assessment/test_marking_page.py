@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+import re
 from typing import Any
 
 import pytest
@@ -31,11 +33,46 @@ def post_marking(client: Any, attempt: Attempt, results: dict[str, str], **extra
     return client.post(url(attempt), data)
 
 
-def test_it_shows_answers_and_claims_the_attempt(
+def claim_url(attempt: Attempt) -> str:
+    return f"/assess/attempts/{attempt.pk}/claim"
+
+
+def test_opening_the_page_shows_answers_and_claims_nothing(
     client_for: Any, assessor: Any, attempt: Attempt
 ) -> None:
     html = client_for(assessor).get(url(attempt)).content.decode()
     assert "Wash hands" in html
+    assert "Nobody is marking this attempt yet." in html
+    assert f'action="{claim_url(attempt)}"' in html
+    assert '<fieldset class="marking__fields" disabled>' in html  # opens on "Start marking"
+    attempt.refresh_from_db()
+    assert attempt.claimed_by is None
+
+
+def test_start_marking_claims_the_attempt_and_opens_the_form(
+    client_for: Any, assessor: Any, attempt: Attempt
+) -> None:
+    client = client_for(assessor)
+    response = client.post(claim_url(attempt))
+    assert response.status_code == 302
+    assert response["Location"] == url(attempt)
+    attempt.refresh_from_db()
+    assert attempt.claimed_by == assessor
+    html = client.get(url(attempt)).content.decode()
+    assert "You are marking this attempt" in html
+    assert '<fieldset class="marking__fields">' in html
+
+
+def test_of_two_assessors_starting_one_wins_and_the_other_is_told(
+    client_for: Any, assessor: Any, cohort: Any, attempt: Attempt
+) -> None:
+    colleague = UserFactory(first_name="Cole", last_name="League", roles=[Role.ASSESSOR])
+    cohort.assessors.add(colleague)
+    client_for(assessor).post(claim_url(attempt))
+    refused = client_for(colleague).post(claim_url(attempt), follow=True)
+    html = refused.content.decode()
+    assert "You have not started marking: Asha Patel is marking this attempt." in html
+    assert '<fieldset class="marking__fields" disabled>' in html
     attempt.refresh_from_db()
     assert attempt.claimed_by == assessor
 
@@ -45,9 +82,50 @@ def test_another_assessor_sees_it_is_being_marked(
 ) -> None:
     colleague = UserFactory(first_name="Cole", last_name="League", roles=[Role.ASSESSOR])
     cohort.assessors.add(colleague)
-    client_for(assessor).get(url(attempt))
+    client_for(assessor).post(claim_url(attempt))
     html = client_for(colleague).get(url(attempt)).content.decode()
     assert "Asha Patel is marking this attempt." in html
+
+
+def test_a_lapsed_claim_can_be_taken_over(
+    client_for: Any, assessor: Any, cohort: Any, attempt: Attempt
+) -> None:
+    colleague = UserFactory(first_name="Cole", last_name="League", roles=[Role.ASSESSOR])
+    cohort.assessors.add(colleague)
+    with time_machine.travel("2026-11-23 10:00 +1100", tick=False):
+        client_for(assessor).post(claim_url(attempt))
+    with time_machine.travel("2026-11-23 11:01 +1100", tick=False):
+        assert b"Start marking" in client_for(colleague).get(url(attempt)).content
+        client_for(colleague).post(claim_url(attempt))
+    attempt.refresh_from_db()
+    assert attempt.claimed_by == colleague
+
+
+def test_claiming_is_refused_to_the_wrong_people_and_methods(
+    client_for: Any, trainer: Any, other_assessor: Any, learner: Any, attempt: Attempt
+) -> None:
+    assert client_for(other_assessor).post(claim_url(attempt)).status_code == 404
+    assert client_for(trainer).post(claim_url(attempt)).status_code == 403
+    assert client_for(learner).post(claim_url(attempt)).status_code == 403
+    attempt.refresh_from_db()
+    assert attempt.claimed_by is None
+
+
+def test_claiming_needs_a_post(client_for: Any, assessor: Any, attempt: Attempt) -> None:
+    assert client_for(assessor).get(claim_url(attempt)).status_code == 405
+    attempt.refresh_from_db()
+    assert attempt.claimed_by is None
+
+
+def test_a_marked_attempt_cannot_be_claimed(
+    client_for: Any, assessor: Any, attempt: Attempt
+) -> None:
+    client = client_for(assessor)
+    post_marking(client, attempt, {"q1": "S", "q2": "NS"})
+    html = client.post(claim_url(attempt), follow=True).content.decode()
+    assert "Only an attempt waiting for marking can be claimed." in html
+    attempt.refresh_from_db()
+    assert attempt.claimed_by is None
 
 
 def test_it_records_the_judgement(client_for: Any, assessor: Any, attempt: Attempt) -> None:
@@ -126,7 +204,7 @@ def test_its_query_count_does_not_grow_with_items(
     services.save_answers(draft, learner=learner, answers={f"q{i}": "x" for i in range(1, 31)})
     attempt = services.submit_attempt(draft, learner=learner, declared=True)
     client = client_for(assessor)
-    client.get(url(attempt))  # the first visit claims it
+    client.post(claim_url(attempt))
     forget_cached_pages()
     with django_assert_max_num_queries(12):
         response = client.get(url(attempt))
@@ -148,6 +226,7 @@ def test_each_visit_gets_its_own_csrf_token_and_the_claim_notice(
 ) -> None:
     colleague = UserFactory(first_name="Cole", last_name="League", roles=[Role.ASSESSOR])
     cohort.assessors.add(colleague)
+    client_for(assessor).post(claim_url(attempt))
     mine = client_for(assessor).get(url(attempt))
     theirs = client_for(colleague).get(url(attempt))
     assert b"is marking this attempt" not in mine.content
@@ -183,20 +262,25 @@ def test_a_form_cached_before_someone_else_saved_cannot_overwrite_it(
     assert attempt.result == "S"
 
 
-def test_reading_the_page_renews_ones_own_claim_only_now_and_then(
+def test_starting_again_renews_ones_own_claim_only_now_and_then(
     client_for: Any, assessor: Any, attempt: Attempt
 ) -> None:
     client = client_for(assessor)
     with time_machine.travel("2026-11-23 10:00 +1100", tick=False):
-        client.get(url(attempt))
+        client.post(claim_url(attempt))
     attempt.refresh_from_db()
     claimed_at = attempt.claimed_at
     with time_machine.travel("2026-11-23 10:04 +1100", tick=False):
+        client.post(claim_url(attempt))
         client.get(url(attempt))
     attempt.refresh_from_db()
-    assert attempt.claimed_at == claimed_at  # a visit within five minutes writes nothing
-    with time_machine.travel("2026-11-23 10:06 +1100", tick=False):
+    assert attempt.claimed_at == claimed_at  # again within five minutes: nothing written
+    with time_machine.travel("2026-11-23 10:30 +1100", tick=False):
         client.get(url(attempt))
+    attempt.refresh_from_db()
+    assert attempt.claimed_at == claimed_at  # reading never writes
+    with time_machine.travel("2026-11-23 10:31 +1100", tick=False):
+        client.post(claim_url(attempt))
     attempt.refresh_from_db()
     assert attempt.claimed_at > claimed_at
 
@@ -204,3 +288,70 @@ def test_reading_the_page_renews_ones_own_claim_only_now_and_then(
 def test_an_attempt_number_no_column_can_hold_is_not_found(client_for: Any, assessor: Any) -> None:
     response = client_for(assessor).get("/assess/attempts/99999999999999999999/mark/")
     assert response.status_code == 404
+
+
+# --- on from marking (issue 14, defect 7) -------------------------------------------------------
+
+
+def test_marking_the_units_last_task_satisfactory_goes_on_to_the_outcome(
+    client_for: Any, assessor: Any, learner: Any, cohort: Any, attempt: Attempt
+) -> None:
+    client = client_for(assessor)
+    response = post_marking(client, attempt, {"q1": "S", "q2": "S"})
+    unit = attempt.task.unit
+    outcome_url = f"/assess/cohorts/{cohort.pk}/learners/{learner.pk}/units/{unit.pk}/outcome/"
+    assert response.status_code == 302
+    assert response["Location"] == outcome_url
+    html = client.get(outcome_url).content.decode()
+    assert f"Every task of {unit.code} is now Satisfactory: record the unit outcome." in html
+
+
+def test_marking_not_satisfactory_goes_back_to_the_queue(
+    client_for: Any, assessor: Any, attempt: Attempt
+) -> None:
+    response = post_marking(client_for(assessor), attempt, {"q1": "S", "q2": "NS"})
+    assert response["Location"] == "/assess/queue/"
+
+
+def test_marking_again_after_competent_goes_back_to_the_queue(
+    client_for: Any, assessor: Any, learner: Any, cohort: Any, attempt: Attempt
+) -> None:
+    client = client_for(assessor)
+    post_marking(client, attempt, {"q1": "S", "q2": "S"})
+    services.record_outcome(learner, attempt.task.unit, cohort, code="20", recorded_by=assessor)
+    attempt.refresh_from_db()
+    assert post_marking(client, attempt, {"q1": "S", "q2": "S"})["Location"] == "/assess/queue/"
+
+
+def test_the_all_satisfactory_shortcut_is_offered_with_every_item_still_shown(
+    client_for: Any, assessor: Any, attempt: Attempt
+) -> None:
+    client = client_for(assessor)
+    client.post(claim_url(attempt))
+    html = client.get(url(attempt)).content.decode()
+    assert "Mark every item Satisfactory" in html
+    assert "data-all-satisfactory hidden" in html  # shown by static/js/marking.js
+    assert 'src="/static/js/marking.js"' in html
+    assert html.count('class="card marking-item"') == 2
+    assert html.count('value="S" checked') == 0  # nothing is ticked for the assessor
+
+
+def test_item_headings_follow_the_page_heading(
+    client_for: Any, assessor: Any, attempt: Attempt
+) -> None:
+    """axe's heading-order: each item's title is an h2 under the page's h1, so the answer's
+    h3 inside it no longer skips a level."""
+    html = client_for(assessor).get(url(attempt)).content.decode()
+    levels = [int(level) for level in re.findall(r"<h([1-6])[ >]", html)]
+    assert levels[0] == 1
+    assert all(later - earlier <= 1 for earlier, later in itertools.pairwise(levels)), levels
+
+
+def test_a_refused_save_names_items_by_number_not_by_key(
+    client_for: Any, assessor: Any, attempt: Attempt
+) -> None:
+    response = post_marking(client_for(assessor), attempt, {"q1": "S"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "Judge every item: item 2 not judged yet." in html
+    assert "q2 not judged" not in html

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -139,3 +140,56 @@ def test_an_rpl_document_is_not_served_to_another_cohorts_assessor(
         404,
     }
     assert client_for(learner).get(f"/assess/outcomes/documents/{stored.pk}/").status_code == 200
+
+
+# --- from marking on to the outcome and the credential (issue 14, defect 7) ------------------
+
+
+def test_when_every_task_is_satisfactory_competent_is_offered_first(
+    client_for: Any, assessor: Any, learner: Any, cohort: Any, satisfactory: Any
+) -> None:
+    html = client_for(assessor).get(url(cohort, learner, satisfactory)).content.decode()
+    assert f"Every task of {satisfactory.code} is Satisfactory." in html
+    assert 'href="#record-outcome"' in html
+    assert re.search(r'<input type="radio" name="code" value="20"[^>]* checked', html)
+
+
+def test_nothing_is_offered_while_a_task_is_not_satisfactory(
+    client_for: Any, assessor: Any, learner: Any, cohort: Any, written: dict[str, Any]
+) -> None:
+    html = client_for(assessor).get(url(cohort, learner, written["unit"])).content.decode()
+    assert "is Satisfactory." not in html
+    assert not re.search(r'<input type="radio" name="code" value="20"[^>]* checked', html)
+
+
+def test_after_competent_the_page_confirms_the_credential_with_a_link(
+    client_for: Any,
+    assessor: Any,
+    learner: Any,
+    cohort: Any,
+    satisfactory: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from credentials.models import Credential
+
+    client = client_for(assessor)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url(cohort, learner, satisfactory), {"code": "20"})
+    assert response.status_code == 302
+    credential = Credential.objects.get(learner=learner, achievement__unit=satisfactory)
+    html = client.get(response["Location"]).content.decode()
+    assert "Outcome recorded for Lena Nguyen: Competent." in html
+    assert "Current outcome: Competent" in html
+    assert f"/credentials/{credential.public_id}" in html
+    assert "(20)" not in html
+    assert "Every task of" not in html  # nothing left to offer
+
+
+def test_a_competent_outcome_whose_credential_is_not_issued_yet_says_so(
+    client_for: Any, assessor: Any, learner: Any, cohort: Any, satisfactory: Any
+) -> None:
+    services.record_outcome(learner, satisfactory, cohort, code="20", recorded_by=assessor)
+    html = client_for(assessor).get(url(cohort, learner, satisfactory)).content.decode()
+    assert "No credential has been issued for this unit." in html
+    assert "issued in the background within moments" in html
+    assert "check again</a>" in html

@@ -126,7 +126,7 @@ def test_a_claim_shows_on_the_next_visit_to_a_colleague(
     colleague = UserFactory(first_name="Cole", last_name="League", roles=[Role.ASSESSOR])
     cohort.assessors.add(colleague)
     assert b"Cole League" not in client_for(assessor).get(URL).content
-    client_for(colleague).get(f"/assess/attempts/{waiting['old'].pk}/mark/")
+    client_for(colleague).post(f"/assess/attempts/{waiting['old'].pk}/claim")
     assert b"Cole League" in client_for(assessor).get(URL).content
 
 

@@ -77,12 +77,12 @@ def test_it_holds_the_whole_record_and_a_manifest_of_evidence(
         "Enrolment",
         "Wash hands first.",
         "Clear.",
-        "Competent (20)",
+        "Competent",
         "Mapping to the unit",
         "Manifest of evidence files",
         "audit.pdf",
         "photo.png",
-        "outcome.recorded",
+        "Outcome recorded",
         "are intact",
     ]:
         assert expected in text, expected

@@ -141,13 +141,13 @@ def test_the_record_shows_everything_an_auditor_needs(
         attempt.declaration[:40],  # the learner's declaration
         attempt.assessor_declaration[:40],  # the assessor's
         "Clear.",  # a judgement's comment
-        "Competent (20)",
+        "Competent",
         "audit.pdf",
         assessed["evidence"][0].sha256,
         "task version 1",
         "Mapping to the unit",
         "are intact and link to the events before them",
-        "outcome.recorded",
+        "Outcome recorded",
     ]:
         assert text in html, text
 
@@ -413,3 +413,155 @@ def test_the_record_names_an_event_deleted_from_before_its_own(
 
     assert "The audit trail is broken at event #" in html
     assert "an event was removed or rewritten" in html
+
+
+# --- words, not codes (issue 14, defect 6) ----------------------------------------------------
+
+
+@pytest.fixture
+def quizzed(learner: Any, assessor: Any, cohort: Any) -> dict[str, Any]:
+    """A quiz with a multiple-choice question keyed `cut-and-cough`, answered with options 0 and 2,
+    marked automatically and by the assessor, and Competent."""
+    from assessment import services
+    from tests.factories import ItemFactory, TaskFactory
+
+    enrol_learner(learner, cohort)
+    made = assessable_unit(course=cohort.course, items=2)
+    assess(learner, assessor, cohort, made, files=False)
+    quiz = TaskFactory(unit=made["unit"], kind="quiz", title="Cough etiquette quiz", position=2)
+    ItemFactory(
+        task=quiz,
+        key="cut-and-cough",
+        kind="multiple_choice",
+        prompt="Which steps stop a cough spreading?",
+        choices=["Cover with a tissue", "Cough into the air", "Cough into your elbow"],
+        correct=[0, 2],
+    )
+    draft = services.start_attempt(learner, quiz, cohort)
+    services.save_answers(draft, learner=learner, answers={"cut-and-cough": ["0", "2"]})
+    services.submit_attempt(draft, learner=learner, declared=True)
+    return {**made, "cohort": cohort, "learner": learner, "quiz": quiz}
+
+
+def test_the_record_shows_questions_and_chosen_options_in_words(
+    client_for: Any, auditor: Any, quizzed: dict[str, Any]
+) -> None:
+    html = client_for(auditor).get(record_url(quizzed)).content.decode()
+    assert "Which steps stop a cough spreading?" in html
+    assert "<li>Cover with a tissue</li><li>Cough into your elbow</li>" in html
+    assert "Satisfactory (automatic)" in html
+    assert "cut-and-cough" not in html  # the item's key is for exports
+    assert "0, 2" not in html
+    assert "(20)" not in html
+    assert ">S (automatic)" not in html
+
+
+def test_the_record_pdf_shows_questions_and_chosen_options_in_words(
+    quizzed: dict[str, Any],
+) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    from assessment.record_pdf import record_json, render_record_pdf
+    from assessment.records import load_record
+    from delivery.records import RecordKey
+
+    key = RecordKey(quizzed["learner"].pk, quizzed["cohort"].pk, quizzed["unit"].pk)
+    record = load_record(key)
+    text = " ".join(
+        " ".join(page.extract_text().split())
+        for page in PdfReader(io.BytesIO(render_record_pdf(record))).pages
+    )
+    assert "Which steps stop a cough spreading?" in text
+    assert "Cover with a tissue" in text
+    assert "Cough into your elbow" in text
+    assert "cut-and-cough" not in text
+    assert "(20)" not in text
+    # The record's JSON, for machines, keeps the codes.
+    data = record_json(record)
+    quiz = next(t for t in data["tasks"] if t["key"] == quizzed["quiz"].key)
+    answered = quiz["attempts"][0]["items"][0]
+    assert (answered["key"], answered["answer_choices"]) == ("cut-and-cough", [0, 2])
+    assert data["outcome"] == "20"
+
+
+def test_the_search_names_the_outcome_and_the_csv_keeps_its_code(
+    client_for: Any, auditor: Any, assessed: dict[str, Any]
+) -> None:
+    client = client_for(auditor)
+    html = client.get(URL).content.decode()
+    assert "<td>Competent <span" in html
+    assert "<td>20 <span" not in html
+    csv_text = b"".join(client.get(f"{URL}outcomes.csv").streaming_content).decode()
+    assert ",20,Competent," in csv_text
+
+
+def test_the_search_form_offers_every_choice(
+    client_for: Any, auditor: Any, assessed: dict[str, Any]
+) -> None:
+    html = client_for(auditor).get(URL, {"outcome": "20", "sort": "unit"}).content.decode()
+    assert '<option value="20" selected>Competent</option>' in html
+    assert '<option value="none">No outcome yet</option>' in html
+    assert '<option value="unit" selected>Unit</option>' in html
+    assert f'<option value="{assessed["cohort"].pk}">' in html
+    assert 'for="f-descending"><input type="checkbox" id="f-descending"' in html
+
+
+def test_the_outcomes_csv_never_ends_an_activity_before_it_starts(
+    client_for: Any, auditor: Any, assessor: Any, learner: Any
+) -> None:
+    """Credit transfer recorded at enrolment, before the cohort begins, and no attempts: the
+    activity starts and ends the day it was recorded (the cohort's start came after it)."""
+    import datetime as dt
+
+    cohort = CohortFactory(starts_on=dt.date(2027, 2, 1), assessors=[assessor])
+    made = assessable_unit(course=cohort.course)
+    enrol_learner(learner, cohort)
+    recorded = dt.datetime(2026, 11, 20, 0, 0, tzinfo=dt.UTC)  # 11 am in Sydney
+    Outcome.objects.create(
+        learner=learner, unit=made["unit"], cohort=cohort, code="60", recorded_by=assessor,
+        recorded_at=recorded,
+    )  # fmt: skip
+    response = client_for(auditor).get(f"{URL}outcomes.csv", {"unit": made["unit"].code})
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert len(lines) == 2
+    start, end = lines[1].split(",")[10:12]
+    assert end == "2026-11-20"
+    assert start <= end
+    assert start == "2026-11-20"
+
+
+@pytest.mark.parametrize(
+    ("cohort_start", "enrolled", "first_attempt", "expected"),
+    [
+        ("2026-11-02", "2026-10-20", "2026-11-10", "2026-11-02"),  # began with the cohort
+        ("2026-01-05", "2026-11-03", "2026-11-10", "2026-11-03"),  # joined a rolling intake
+        ("2026-11-02", "2026-11-01", "2026-10-30", "2026-10-30"),  # attempted before the start
+        ("2026-12-01", "2026-11-01", None, "2026-11-25"),  # recorded before the cohort began
+    ],
+)
+def test_an_activity_starts_when_the_learner_could_begin_and_never_after_its_end(
+    cohort_start: str, enrolled: str, first_attempt: str | None, expected: str
+) -> None:
+    import datetime as dt
+
+    from assessment.records import activity_start
+
+    day = dt.date.fromisoformat
+    assert activity_start(
+        end=day("2026-11-25"),
+        cohort_start=day(cohort_start),
+        enrolled_on=day(enrolled),
+        first_attempt_on=day(first_attempt) if first_attempt else None,
+    ) == day(expected)
+
+
+def test_an_export_describes_its_filters_in_words(
+    client_for: Any, auditor: Any, assessed: dict[str, Any]
+) -> None:
+    query = {"outcome": "20", "date_from": "2026-11-02"}
+    html = client_for(auditor).get(f"{URL}exports/", query).content.decode()
+    assert "Outcome <em>Competent</em>" in html
+    assert "Assessed from <em>2 Nov 2026</em>" in html
+    assert "<em>20</em>" not in html

@@ -135,7 +135,7 @@ def test_an_administrator_grants_an_auditor_access_and_it_is_audited(
 ) -> None:
     now = timezone.now()
     response = client_for(administrator).post(
-        "/admin/assessment/auditorgrant/add/",
+        "/admin/delivery/auditorgrant/add/",
         {
             "auditor": auditor.pk,
             "starts_at_0": now.date().isoformat(),
@@ -159,7 +159,7 @@ def test_a_grant_that_ends_before_it_starts_is_refused(
 ) -> None:
     now = timezone.now()
     response = client_for(administrator).post(
-        "/admin/assessment/auditorgrant/add/",
+        "/admin/delivery/auditorgrant/add/",
         {
             "auditor": auditor.pk,
             "starts_at_0": now.date().isoformat(),

@@ -118,3 +118,29 @@ def test_staff_cannot_use_the_learner_pages(
     client_for: Any, assessor: Any, cohort: Any, written: dict[str, Any]
 ) -> None:
     assert client_for(assessor).get(task_url(cohort, written["task"])).status_code == 403
+
+
+def test_marked_attempts_name_questions_by_number_never_by_key(
+    client_for: Any, learner: Any, assessor: Any, cohort: Any, written: dict[str, Any]
+) -> None:
+    """Issue 14: people read words, not internal codes: "Question 2", never "q2"."""
+    attempt = services.start_attempt(learner, written["task"], cohort)
+    services.save_answers(attempt, learner=learner, answers={"q1": "One", "q2": "Two"})
+    services.submit_attempt(attempt, learner=learner, declared=True)
+    attempt.refresh_from_db()
+    services.mark_attempt(
+        attempt,
+        assessor=assessor,
+        judgements=[
+            services.ItemJudgement("q1", "S", ""),
+            services.ItemJudgement("q2", "NS", "Name all five moments."),
+        ],
+        feedback="Nearly there.",
+        declared=True,
+        version=attempt.version,
+    )
+    client = client_for(learner)
+    for url in (task_url(cohort, written["task"]), f"/assess/attempts/{attempt.pk}/"):
+        html = client.get(url).content.decode()
+        assert "<strong>Question 2</strong>: Not satisfactory — Name all five moments." in html
+        assert "<strong>q2</strong>" not in html

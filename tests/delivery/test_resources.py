@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 
-from delivery.content import render_markdown
+from delivery.content import render_markdown, transcript_lines
 from delivery.models import Enrolment, Resource, ResourceProgress
 from delivery.services import enrol_learner
 from tests.factories import ModuleFactory, ResourceFactory
@@ -257,3 +261,122 @@ def test_each_kind_needs_its_content(kind: str, fields: dict[str, str], message:
     resource = ResourceFactory.build(module=ModuleFactory(), kind=kind, **fields)
     with pytest.raises(ValidationError, match=message):
         resource.full_clean()
+
+
+# Headings in order (axe `heading-order`) ------------------------------------------------------
+
+
+def _heading_levels(html: str) -> list[int]:
+    return [int(tag[1]) for tag, _ in _tags(html) if tag in {f"h{n}" for n in range(1, 7)}]
+
+
+def test_a_text_resource_keeps_its_headings_in_order(
+    client_for: Any, learner: Any, text: Resource
+) -> None:
+    """An author who starts at ### (as the demo packs' "Try this" do) or skips a level would
+    put an <h3> straight under the page's <h1>."""
+    text.body = "Intro.\n\n### Try this\n\nThink.\n\n## Then\n\n#### Detail\n\n###### Deep"
+    text.save()
+    html = client_for(learner).get(url(text)).content.decode()
+    main = html[html.index("<main") : html.index("</main>")]
+    levels = _heading_levels(main)
+    assert levels[0] == 1
+    assert all(b <= a + 1 for a, b in itertools.pairwise(levels)), levels
+    assert "<h2>Try this</h2>" in html
+    assert "<h3>Detail</h3>" in html
+
+
+@pytest.mark.parametrize(
+    ("source", "top", "expected"),
+    [
+        ("### Try this", 2, [2]),
+        ("# A\n\n## B\n\n# C", 2, [2, 3, 2]),
+        ("# A\n\n### B\n\n## C\n\n#### D", 2, [2, 3, 3, 4]),
+        ("## A\n\n#### B", 3, [3, 4]),
+        ("# 1\n## 2\n### 3\n#### 4\n##### 5\n###### 6", 2, [2, 3, 4, 5, 6, 6]),
+    ],
+)
+def test_markdown_headings_follow_on_from_the_page(
+    source: str, top: int, expected: list[int]
+) -> None:
+    assert _heading_levels(str(render_markdown(source, top=top))) == expected
+
+
+# A video whose player does not load ------------------------------------------------------
+
+
+@pytest.fixture
+def embedded(text: Resource) -> Resource:
+    return ResourceFactory(
+        module=text.module,
+        kind="video",
+        title="How to wash your hands",
+        body="Watch the order of the steps.",
+        embed_url="https://www.youtube-nocookie.com/embed/3PmVJQUCm4E",
+    )
+
+
+def test_an_embedded_video_always_offers_its_link(
+    client_for: Any, learner: Any, embedded: Resource
+) -> None:
+    html = client_for(learner).get(url(embedded)).content.decode()
+    link = re.search(
+        r'<a href="https://www.youtube-nocookie.com/embed/3PmVJQUCm4E"[^>]*>(.*?)</a>', html
+    )
+    assert link, "no link to the video outside its player"
+    assert link.group(1).startswith("Open the video at www.youtube-nocookie.com")
+    assert "Transcript" not in html  # it has no captions
+
+
+VTT = """WEBVTT
+
+NOTE made by hand
+
+1
+00:00:00.000 --> 00:00:03.000
+Wet your hands with <b>clean</b> water.
+
+00:00:03.000 --> 00:00:06.000 align:start
+<v Narrator>Apply soap &amp; rub
+palm to palm.
+
+00:00:06.000 --> 00:00:07.000
+<v Narrator>Apply soap &amp; rub
+palm to palm.
+"""
+
+
+def test_a_video_with_captions_shows_their_transcript_beside_the_player(
+    client_for: Any, learner: Any, embedded: Resource
+) -> None:
+    embedded.captions.save("wash.vtt", ContentFile(VTT.encode()))
+    html = client_for(learner).get(url(embedded)).content.decode()
+    section = html[html.index('<section class="transcript"') :]
+    section = section[: section.index("</section>")]
+    assert '<h2 id="transcript-heading">Transcript</h2>' in section
+    assert "<p>Wet your hands with clean water.</p>" in section
+    assert section.count("Apply soap &amp; rub palm to palm.") == 1
+    assert "-->" not in section
+    assert "NOTE" not in section
+    assert "or read the transcript below" in html
+
+
+def test_the_transcript_reader_keeps_only_the_words() -> None:
+    assert transcript_lines("\ufeff" + VTT.replace("\n", "\r\n")) == [
+        "Wet your hands with clean water.",
+        "Apply soap & rub palm to palm.",
+    ]
+    assert transcript_lines("WEBVTT\n\nnot a cue\n") == []
+
+
+# The browser's icon ------------------------------------------------------------------------
+
+
+def test_favicon_ico_leads_to_the_icon(client: Any) -> None:
+    """Browsers ask for /favicon.ico on every site, signed in or not."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert response["Location"] == f"{settings.STATIC_URL}favicon.svg"
+    assert finders.find("favicon.svg")
+    assert "max-age=86400" in response["Cache-Control"]
+    assert client.post("/favicon.ico").status_code == 405

@@ -46,6 +46,9 @@ def answer_and_submit(page: Any, answers: dict[str, str]) -> None:
 
 
 def mark(page: Any, results: dict[str, str], feedback: str) -> None:
+    # Opening the page claims nothing: the assessor starts marking, which opens the form.
+    page.get_by_role("button", name="Start marking").click()
+    expect(page.get_by_text("You are marking this attempt")).to_be_visible()
     for number, (_key, result) in enumerate(results.items(), start=1):
         group = page.get_by_role("radiogroup", name=f"Judgement for item {number}")
         label = "Satisfactory" if result == "S" else "Not satisfactory"
@@ -120,10 +123,20 @@ def test_upload_survives_a_dropped_connection_then_mark_resubmit_and_competent(
     marker.goto("/assess/queue/")
     marker.get_by_role("link", name="Lena Nguyen").click()
     mark(marker, {"q1": "S", "q2": "S"}, "Well done.")
-    marker.goto(f"/assess/cohorts/{cohort.pk}/learners/{learner.pk}/units/{unit.pk}/outcome/")
-    marker.get_by_label("Competent", exact=True).check()
+    # The unit's last task is Satisfactory: marking goes on to the outcome, Competent offered.
+    expect(marker.get_by_text(f"Every task of {unit.code} is now Satisfactory")).to_be_visible()
+    marker.get_by_role("link", name="Record the outcome").click()
+    expect(marker.get_by_label("Competent", exact=True)).to_be_checked()
     marker.get_by_role("button", name="Record outcome").click()
-    expect(marker.get_by_text("Outcome recorded for Lena Nguyen.")).to_be_visible()
+    expect(marker.get_by_text("Outcome recorded for Lena Nguyen: Competent.")).to_be_visible()
+    # The page confirms the credential once the worker has issued it, with a link to it.
+    credential_link = marker.locator("a[href*='/credentials/']")
+    for _ in range(120):
+        if credential_link.count():
+            break
+        marker.wait_for_timeout(500)
+        marker.get_by_role("link", name="check again").click()
+    expect(credential_link.first).to_be_visible()
 
     assert Outcome.objects.get().code == Outcome.Code.COMPETENT
     assert list(Attempt.objects.order_by("number").values_list("result", flat=True)) == ["NS", "S"]

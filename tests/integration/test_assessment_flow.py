@@ -71,7 +71,7 @@ def submit(client: Client, attempt: Attempt, answers: dict[str, str]) -> None:
 
 def mark(client: Client, attempt: Attempt, results: dict[str, str]) -> None:
     attempt.refresh_from_db()
-    client.get(f"/assess/attempts/{attempt.pk}/mark/")
+    client.post(f"/assess/attempts/{attempt.pk}/claim")  # "Start marking"
     data: dict[str, Any] = {"version": attempt.version, "declared": "on", "feedback": "Noted."}
     for key, result in results.items():
         data[f"result-{key}"] = result

@@ -68,3 +68,25 @@ async def test_it_answers_but_ignores_messages_from_the_page(learner: Any) -> No
         "error": "read_only_channel",
     }
     await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "frame",
+    [{"text_data": "not json"}, {"text_data": '{"type": "x"}'}, {"bytes_data": b"\x00\xff"}],
+)
+async def test_anything_sent_up_is_answered_and_the_page_still_hears(
+    learner: Any, frame: dict[str, Any]
+) -> None:
+    communicator = WebsocketCommunicator(NotificationConsumer.as_asgi(), "/ws/notifications/")
+    communicator.scope["user"] = learner
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.send_to(**frame)
+    assert await communicator.receive_json_from(timeout=10) == {
+        "type": "error",
+        "error": "read_only_channel",
+    }
+    await sync_to_async(notify_from_thread)(learner.pk, "Still here")
+    assert "Still here" in (await communicator.receive_json_from(timeout=10))["html"]
+    await communicator.disconnect()

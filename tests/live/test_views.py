@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from typing import Any
 
 import pytest
@@ -310,6 +311,107 @@ class TestRoomPage:
         assert f'data-upvoted="" data-asked="{theirs.pk} {other.pk}"' in html
         assert f'"type": "upvote", "question_id": {hers.pk}' in html
 
+    def test_questions_say_their_votes_in_words(
+        self, client_for: Any, trainer: Any, learner: Any, enrolled: None, cohort: Any,
+        live_session: Any,
+    ) -> None:  # fmt: skip
+        classmate = EnrolmentFactory(cohort=cohort).learner
+        third = EnrolmentFactory(cohort=cohort).learner
+        none = services.ask_question(live_session, learner, "Gloves first?", anonymous=False)
+        one = services.ask_question(live_session, learner, "Which soap?", anonymous=False)
+        two = services.ask_question(live_session, learner, "How long?", anonymous=False)
+        services.upvote_question(live_session, classmate, one.pk)
+        for voter in (classmate, third):
+            services.upvote_question(live_session, voter, two.pk)
+        html = client_for(trainer).get(f"/live/{live_session.pk}/room/").content.decode()
+        for question, words in ((none, "0 votes"), (one, "1 vote"), (two, "2 votes")):
+            item = re.search(rf'<li [^>]*id="question-{question.pk}".*?</li>', html, re.DOTALL)
+            assert item
+            votes = re.search(r'class="question__votes">(.*?)</span>', item.group(), re.DOTALL)
+            assert votes
+            assert re.sub(r"<[^>]+>", "", votes.group(1)) == words
+
+
+# Ending a session --------------------------------------------------------------------------
+
+
+class TestEndingASession:
+    def url(self, session: Any) -> str:
+        return f"/live/{session.pk}/end/"
+
+    def test_the_room_only_links_to_it_apart_from_the_push_controls(
+        self, client_for: Any, trainer: Any, live_session: Any
+    ) -> None:
+        html = client_for(trainer).get(f"/live/{live_session.pk}/room/").content.decode()
+        assert 'data-live-form="end"' not in html  # no one-click end in the room
+        assert '"type": "end"' not in html
+        link = f'href="{self.url(live_session)}"'
+        assert link in html
+        # The push form's panel holds nothing that ends; the end's own area comes after it.
+        push = html.index('data-live-form="push"')
+        push_panel = html[html.rindex("<section", 0, push) : html.index("</section>", push)]
+        assert "End the session" not in push_panel
+        assert link not in push_panel
+        end_area = html.index('<section class="card live-end"')
+        assert push < end_area < html.index(link)
+
+    def test_asking_changes_nothing_and_explains(
+        self, client_for: Any, trainer: Any, learner: Any, enrolled: None, live_session: Any
+    ) -> None:
+        services.join(live_session, learner, socket="s1", learner=True)
+        response = client_for(trainer).get(self.url(live_session))
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "for everyone?" in html
+        assert "Yes, end the session" in html
+        assert f'href="/live/{live_session.pk}/room/"' in html  # the way back
+        assert "In the room now (1): Lena Nguyen." in html
+        live_session.refresh_from_db()
+        assert live_session.ended_at is None
+
+    def test_confirming_ends_it_and_shows_the_attendance(
+        self, client_for: Any, trainer: Any, learner: Any, enrolled: None, live_session: Any
+    ) -> None:
+        services.join(live_session, learner, socket="s1", learner=True)
+        response = client_for(trainer).post(self.url(live_session))
+        assert response.status_code == 302
+        assert response["Location"] == f"/live/{live_session.pk}/attendance/"
+        live_session.refresh_from_db()
+        assert live_session.ended_at is not None
+        assert live_session.attendance.get().presences.get().left_at == live_session.ended_at
+
+    def test_an_ended_session_is_not_asked_again(
+        self, client_for: Any, trainer: Any, live_session: Any
+    ) -> None:
+        services.end_session(live_session, by=trainer)
+        response = client_for(trainer).get(self.url(live_session))
+        assert response["Location"] == f"/live/{live_session.pk}/"
+
+    @pytest.mark.parametrize(("persona", "status"), [("learner", 403), ("assessor", 403)])
+    def test_it_refuses_people_who_do_not_run_the_session(
+        self, client_for: Any, persona: str, status: int, enrolled: None, live_session: Any,
+        request: pytest.FixtureRequest,
+    ) -> None:  # fmt: skip
+        client = client_for(request.getfixturevalue(persona))
+        assert client.get(self.url(live_session)).status_code == status
+        assert client.post(self.url(live_session)).status_code == status
+        live_session.refresh_from_db()
+        assert live_session.ended_at is None
+
+    def test_it_hides_another_cohorts_session_from_its_trainer(
+        self, client_for: Any, live_session: Any
+    ) -> None:
+        other = UserFactory(roles=[Role.TRAINER])
+        CohortFactory(trainers=[other])
+        assert client_for(other).post(self.url(live_session)).status_code == 404
+        live_session.refresh_from_db()
+        assert live_session.ended_at is None
+
+    def test_it_refuses_other_methods(
+        self, client_for: Any, trainer: Any, live_session: Any
+    ) -> None:
+        assert client_for(trainer).put(self.url(live_session)).status_code == 405
+
 
 # Attendance --------------------------------------------------------------------------------
 
@@ -512,11 +614,19 @@ def test_seed_demo_opens_a_drop_in_now_and_schedules_a_tutorial_once(settings: A
     for _ in range(2):
         call_command("seed_demo", stdout=StringIO())
 
+    # Last week's tutorial (ended, with its attendance: live/demo.py), the drop-in open now
+    # and the tutorial to come.
     sessions = list(LiveSession.objects.order_by("starts_at"))
     assert [s.title for s in sessions] == [
+        "Tutorial: the chain of infection in your workplace",
         "Drop-in: your infection control questions",
         "Tutorial: breaking the chain of infection",
     ]
+    past, now_open, coming = sessions
     now = timezone.now()
-    assert sessions[0].starts_at <= now < sessions[0].ends_at
-    assert sessions[1].prework.exists()
+    assert past.ended_at is not None
+    assert past.attendance.exists()
+    assert now_open.starts_at <= now < now_open.ends_at
+    assert now_open.ended_at is None
+    assert coming.starts_at > now
+    assert coming.prework.exists()

@@ -1,0 +1,410 @@
+"""Issue 14, defects 1 and 2: evidence attached to the question that asks for it, on the real
+infection control written task (question 8 wants "a video of 40 to 60 seconds"), and a task page
+that runs as the learner works, keeping everything entered when a submit is refused."""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+
+from assessment import evidence as files
+from assessment.models import Attempt, AuditEvent, Evidence, Item, Task
+from assessment.services import save_answers, start_attempt
+from delivery.models import Course, Resource
+from delivery.packs import import_pack
+from delivery.services import enrol_learner, mark_resource_done
+from tests.assessment.test_evidence import PDF, png_bytes
+from tests.assessment.test_uploads import create, patch
+from tests.delivery.test_packs import SAMPLES
+from tests.factories import CohortFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def mp4(seconds: float, *, payload: int = 4096) -> bytes:
+    """A small MP4 whose `moov/mvhd` says it lasts `seconds` (timescale 1000)."""
+
+    def box(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", 8 + len(body)) + kind + body
+
+    mvhd = box(b"mvhd", b"\0\0\0\0" + struct.pack(">IIII", 0, 0, 1000, int(seconds * 1000)))
+    return (
+        box(b"ftyp", b"isom\0\0\2\0isomiso2avc1mp41")
+        + box(b"moov", mvhd)
+        + box(b"mdat", os.urandom(payload))
+    )
+
+
+def jpeg() -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (32, 24), (10, 120, 200)).save(out, "JPEG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def written(learner: Any, assessor: Any) -> dict[str, Any]:
+    """The infection control pack's written task, open to `learner` (modules studied), with
+    their draft: eight questions, the last one needing a video."""
+    import_pack(SAMPLES / "infection-control")
+    cohort = CohortFactory(course=Course.objects.get(code="HLTSS00065"), assessors=[assessor])
+    enrol_learner(learner, cohort)
+    for resource in Resource.objects.filter(module__course_unit__unit__code="HLTINF006"):
+        mark_resource_done(learner, resource)
+    task = Task.objects.get(unit__code="HLTINF006", key="written-questions")
+    attempt = start_attempt(learner, task, cohort)
+    video_item = task.items.get(key="handwash-video")
+    return {"cohort": cohort, "task": task, "attempt": attempt, "video": video_item}
+
+
+def task_url(made: dict[str, Any]) -> str:
+    return f"/assess/cohorts/{made['cohort'].pk}/tasks/{made['task'].pk}/"
+
+
+def fieldset(html: str, key: str) -> str:
+    """The HTML of one question's fieldset on the task page."""
+    match = re.search(rf'<fieldset[^>]*id="q-{key}".*?</fieldset>', html, re.S)
+    assert match, f"no fieldset for {key}"
+    return match.group(0)
+
+
+def answer_all(made: dict[str, Any], learner: Any) -> dict[str, str]:
+    answers = {item.key: "In my own words." for item in made["task"].items.all()}
+    save_answers(made["attempt"], learner=learner, answers=answers)
+    return {f"answer-{key}": text for key, text in answers.items()}
+
+
+# Defect 1: an upload beside the question -----------------------------------------------------
+
+
+def test_it_offers_an_upload_control_beside_the_question_that_needs_evidence(
+    client_for: Any, learner: Any, written: dict[str, Any]
+) -> None:
+    html = client_for(learner).get(task_url(written)).content.decode()
+    question = fieldset(html, "handwash-video")
+    assert "Attach a file to question 8" in question
+    assert 'type="file"' in question
+    assert f'data-item="{written["video"].key}"' in question
+    assert 'accept="video/mp4,video/webm,video/quicktime,.mov"' in question
+    assert "A video of 40 to 60 seconds" in question
+    # Questions answered in words only get no upload of their own.
+    assert 'type="file"' not in fieldset(html, "chain")
+
+
+def test_the_learner_submits_once_question_8_has_its_video(
+    client_for: Any, learner: Any, written: dict[str, Any]
+) -> None:
+    client = client_for(learner)
+    attempt = written["attempt"]
+    data = {**answer_all(written, learner), "declared": "on"}
+    refused = client.post(f"/assess/attempts/{attempt.pk}/submit", data)
+    assert "Upload evidence for question 8" in refused.content.decode()
+
+    content = mp4(45)
+    url = create(client, attempt.pk, len(content), filename="handwash.mp4", item="handwash-video")[
+        "Location"
+    ]
+    assert patch(client, url, 0, content).status_code == 204
+    assert Evidence.objects.get().item == written["video"]
+
+    submitted = client.post(f"/assess/attempts/{attempt.pk}/submit", data)
+    assert submitted.status_code == 302
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.SUBMITTED
+    [item] = [i for i in attempt.snapshot["items"] if i["key"] == "handwash-video"]
+    assert [e["name"] for e in item["evidence"]] == ["handwash.mp4"]
+
+
+def test_a_jpeg_for_the_video_question_is_refused_with_the_reason_and_nothing_stored(
+    client_for: Any, learner: Any, written: dict[str, Any]
+) -> None:
+    client = client_for(learner)
+    content = jpeg()
+    created = create(
+        client, written["attempt"].pk, len(content), filename="hands.jpg", item="handwash-video"
+    )
+    url = created["Location"]
+    refused = patch(client, url, 0, content)
+    assert refused.status_code == 415
+    message = refused.content.decode()
+    assert message.startswith("Question 8 asks for a video (a video of 40 to 60 seconds")
+    assert "JPEG photo" in message
+    assert not Evidence.objects.exists()
+    assert not list(files.staging_dir().glob("*.part"))
+    # The same photo is welcome for the attempt as a whole.
+    added = files.add_evidence(
+        written["attempt"], uploaded_by=learner, name="hands.jpg", content=ContentFile(content)
+    )
+    assert added.item is None
+
+
+def test_a_video_outside_the_asked_length_is_refused_saying_how_long_it_is(
+    learner: Any, written: dict[str, Any]
+) -> None:
+    with pytest.raises(
+        ValidationError,
+        match=r"This video is 12 seconds long; question 8 asks for 40 to 60 seconds",
+    ):
+        files.add_evidence(
+            written["attempt"],
+            uploaded_by=learner,
+            name="short.mp4",
+            content=ContentFile(mp4(12)),
+            item=written["video"],
+        )
+    assert not Evidence.objects.exists()
+    # A length a second over is the phone's rounding, not a refusal.
+    files.add_evidence(
+        written["attempt"],
+        uploaded_by=learner,
+        name="ok.mp4",
+        content=ContentFile(mp4(60.8)),
+        item=written["video"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("hint", "kinds", "low", "high", "takes", "refuses"),
+    [
+        ("A video of 40 to 60 seconds.", ("video",), 40, 60, "video/mp4", "image/jpeg"),
+        ("A photo or scan of it.", ("photo", "scan"), None, None, "application/pdf", "video/mp4"),
+        ("A short film, at most 2 minutes.", ("video",), None, 120, "video/webm", "image/png"),
+        ("An audio recording of your briefing.", ("audio",), None, None, "audio/mpeg", "image/png"),
+        ("Your completed log book.", (), None, None, "image/png", None),
+    ],
+)  # fmt: skip
+def test_it_reads_what_a_question_accepts_from_its_hint(
+    hint: str, kinds: tuple[str, ...], low: Any, high: Any, takes: str, refuses: str | None
+) -> None:
+    rule = files.evidence_rule(Item(evidence_hint=hint))
+    assert (rule.kinds, rule.min_seconds, rule.max_seconds) == (kinds, low, high)
+    assert rule.accepts(takes)
+    if refuses:
+        assert not rule.accepts(refuses)
+
+
+def test_a_file_moves_between_the_question_and_the_attempt_as_a_whole(
+    client_for: Any, learner: Any, written: dict[str, Any]
+) -> None:
+    client = client_for(learner)
+    attempt = written["attempt"]
+    video = files.add_evidence(
+        attempt, uploaded_by=learner, name="handwash.mp4", content=ContentFile(mp4(45))
+    )
+    moved = client.post(
+        f"/assess/evidence/{video.pk}/change", {"item": "handwash-video"},
+        headers={"HX-Request": "true"},
+    )  # fmt: skip
+    assert moved.status_code == 200
+    assert moved["HX-Trigger"].startswith('{"flipside:evidence-changed"')
+    video.refresh_from_db()
+    assert video.item == written["video"]
+    event = AuditEvent.objects.filter(action="evidence.moved").get()
+    assert '"to":"handwash-video"' in event.payload.replace(" ", "")
+    assert "handwash.mp4" in fieldset(
+        client.get(task_url(written)).content.decode(), "handwash-video"
+    )
+
+    back = client.post(f"/assess/evidence/{video.pk}/change", {"item": ""})
+    assert back.status_code == 302
+    assert back["Location"].endswith("#q-handwash-video")
+    video.refresh_from_db()
+    assert video.item is None
+
+
+def test_moving_a_photo_to_the_video_question_is_refused_beside_it_and_changes_nothing(
+    client_for: Any, learner: Any, written: dict[str, Any]
+) -> None:
+    client = client_for(learner)
+    photo = files.add_evidence(
+        written["attempt"], uploaded_by=learner, name="hands.png", content=ContentFile(png_bytes())
+    )
+    refused = client.post(
+        f"/assess/evidence/{photo.pk}/change", {"item": "handwash-video"},
+        headers={"HX-Request": "true"},
+    )  # fmt: skip
+    assert refused.status_code == 400
+    assert "Question 8 asks for a video" in refused.content.decode()
+    assert 'role="alert"' in refused.content.decode()
+    photo.refresh_from_db()
+    assert photo.item is None
+    assert not AuditEvent.objects.filter(action="evidence.moved").exists()
+
+
+def test_another_learner_cannot_move_or_remove_the_file(
+    client_for: Any, learner: Any, other_learner: Any, written: dict[str, Any]
+) -> None:
+    photo = files.add_evidence(
+        written["attempt"], uploaded_by=learner, name="hands.png", content=ContentFile(PDF)
+    )
+    client = client_for(other_learner)
+    assert client.post(f"/assess/evidence/{photo.pk}/change", {"item": ""}).status_code == 404
+    assert client.post(f"/assess/evidence/{photo.pk}/change", {"remove": "1"}).status_code == 404
+    assert client.get(f"/assess/attempts/{written['attempt'].pk}/evidence").status_code == 404
+    photo.refresh_from_db()
+    assert photo.withdrawn_at is None
+
+
+def test_the_cohorts_assessor_cannot_move_or_remove_a_learners_file(
+    client_for: Any, learner: Any, assessor: Any, written: dict[str, Any]
+) -> None:
+    photo = files.add_evidence(
+        written["attempt"], uploaded_by=learner, name="notes.pdf", content=ContentFile(PDF)
+    )
+    client = client_for(assessor)
+    for data in ({"item": "handwash-video"}, {"remove": "1"}):
+        response = client.post(f"/assess/evidence/{photo.pk}/change", data)
+        assert response.status_code in (403, 404)
+    photo.refresh_from_db()
+    assert (photo.item, photo.withdrawn_at) == (None, None)
+
+
+def test_a_submitted_attempts_files_stay_where_they_are(
+    client_for: Any, learner: Any, written: dict[str, Any]
+) -> None:
+    attempt = written["attempt"]
+    video = files.add_evidence(
+        attempt, uploaded_by=learner, name="handwash.mp4", content=ContentFile(mp4(45)),
+        item=written["video"],
+    )  # fmt: skip
+    Attempt.objects.filter(pk=attempt.pk).update(status=Attempt.Status.SUBMITTED)
+    client = client_for(learner)
+    assert client.post(f"/assess/evidence/{video.pk}/change", {"item": ""}).status_code == 403
+    assert client.get(f"/assess/evidence/{video.pk}/change").status_code == 405
+    video.refresh_from_db()
+    assert video.item == written["video"]
+
+
+def test_the_learner_removes_a_file_from_its_question(
+    client_for: Any, learner: Any, written: dict[str, Any]
+) -> None:
+    video = files.add_evidence(
+        written["attempt"], uploaded_by=learner, name="handwash.mp4",
+        content=ContentFile(mp4(45)), item=written["video"],
+    )  # fmt: skip
+    client = client_for(learner)
+    removed = client.post(
+        f"/assess/evidence/{video.pk}/change", {"remove": "1"}, headers={"HX-Request": "true"}
+    )
+    assert removed.status_code == 200
+    assert "No file attached to question 8 yet." in removed.content.decode()
+    video.refresh_from_db()
+    assert video.withdrawn_at is not None
+
+
+# Defect 2: the page in the learner's order; a refused submit keeps everything ----------------
+
+
+def test_the_page_runs_questions_with_evidence_then_declaration_then_submit(
+    client_for: Any, learner: Any, written: dict[str, Any]
+) -> None:
+    html = client_for(learner).get(task_url(written)).content.decode()
+    order = [
+        html.index('id="q-chain"'),
+        html.index('id="q-handwash-video"'),
+        html.index("Attach a file to question 8"),
+        html.index("Other evidence for this attempt"),
+        html.index("I make this declaration."),
+        html.index("Submit for marking"),
+    ]
+    assert order == sorted(order)
+    assert "Upload your evidence (below)" not in html
+
+
+def test_a_refused_submit_shows_its_reasons_beside_the_button_and_at_each_question(
+    client_for: Any, learner: Any, written: dict[str, Any]
+) -> None:
+    client = client_for(learner)
+    attempt = written["attempt"]
+    data = {**answer_all(written, learner), "declared": "on"}
+    data["answer-chain"] = ""  # cleared, then submitted
+    data["answer-spill"] = "Typed just now, never autosaved."
+
+    response = client.post(f"/assess/attempts/{attempt.pk}/submit", data)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    submit_area = html[html.index('id="submit-area"') :]
+    assert "Answer question 1." in submit_area
+    assert "Upload evidence for question 8" in submit_area
+    assert submit_area.index("Upload evidence for question 8") < submit_area.index(
+        "Submit for marking"
+    )
+    assert '<a href="#q-handwash-video">Upload evidence for question 8' in submit_area
+    assert '<a href="#declaration">' not in submit_area  # ticked: nothing to say there
+    assert "Answer question 1." in fieldset(html, "chain")
+    assert "Upload evidence for question 8" in fieldset(html, "handwash-video")
+    assert "Answer question" not in fieldset(html, "no-gowns")
+    # Everything entered is still there: the declaration tick and the answers.
+    assert re.search(r'<input type="checkbox" name="declared"[^>]* checked', html)
+    assert "Typed just now, never autosaved." in fieldset(html, "spill")
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.DRAFT
+    assert attempt.answers.get(item__key="spill").text == "Typed just now, never autosaved."
+
+
+def test_a_refused_submit_without_the_tick_says_so_at_the_declaration(
+    client_for: Any, learner: Any, written: dict[str, Any]
+) -> None:
+    client = client_for(learner)
+    files.add_evidence(
+        written["attempt"], uploaded_by=learner, name="handwash.mp4",
+        content=ContentFile(mp4(45)), item=written["video"],
+    )  # fmt: skip
+    data = answer_all(written, learner)
+    html = client.post(f"/assess/attempts/{written['attempt'].pk}/submit", data).content.decode()
+    declaration = html[html.index('class="declaration"') : html.index('id="submit-area"')]
+    assert "Tick the declaration" in declaration
+    assert not re.search(r'name="declared"[^>]* checked', html)
+    assert "In my own words." in fieldset(html, "chain")
+
+
+def test_a_resubmission_keeps_question_8s_satisfactory_video_and_submits_without_it_again(
+    client_for: Any, learner: Any, assessor: Any, written: dict[str, Any]
+) -> None:
+    from assessment import services
+
+    attempt = written["attempt"]
+    data = answer_all(written, learner)
+    files.add_evidence(
+        attempt, uploaded_by=learner, name="handwash.mp4", content=ContentFile(mp4(45)),
+        item=written["video"],
+    )  # fmt: skip
+    services.submit_attempt(attempt, learner=learner, declared=True)
+    attempt.refresh_from_db()
+    services.mark_attempt(
+        attempt,
+        assessor=assessor,
+        judgements=[
+            services.ItemJudgement(item.key, "NS", "Name every link.")
+            if item.key == "chain"
+            else services.ItemJudgement(item.key, "S", "")
+            for item in written["task"].items.all()
+        ],
+        feedback="Name every link.",
+        declared=True,
+        version=attempt.version,
+    )
+    client = client_for(learner)
+    client.post(task_url(written))  # start attempt 2
+    second = Attempt.objects.get(number=2)
+    html = client.get(task_url(written)).content.decode()
+    assert "handwash.mp4" in fieldset(html, "handwash-video")  # kept, and shown as kept
+    assert 'type="file"' not in fieldset(html, "handwash-video")
+
+    submitted = client.post(
+        f"/assess/attempts/{second.pk}/submit",
+        {"answer-chain": data["answer-chain"] + " All six links.", "declared": "on"},
+    )
+    assert submitted.status_code == 302
+    second.refresh_from_db()
+    assert second.status == Attempt.Status.SUBMITTED
