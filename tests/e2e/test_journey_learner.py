@@ -2,7 +2,8 @@
 people's steps (each demo learner stands at a different point of the same path):
 
 - Noah, new: his dashboard, a module of every resource kind studied, each task kind opened,
-  the quiz answered and submitted, the written task answered with evidence attached;
+  the quiz answered and submitted, the written task answered with evidence attached to the
+  attempt and to the question that requires it, and submitted;
 - Mia, after Not Satisfactory: reads the feedback, resubmits, and the attempt waits again;
 - Lena, Competent: finds her credential, shares it, downloads the certificate and verifies
   the credential on the verify page.
@@ -23,7 +24,7 @@ import yaml
 from django.conf import settings
 from playwright.sync_api import expect
 
-from assessment.demo import demo_photo
+from assessment.demo import demo_photo, demo_video
 from assessment.models import Attempt
 from tests.e2e.conftest import sign_in, sized
 
@@ -123,15 +124,30 @@ def test_a_new_learner_studies_and_attempts_each_kind_of_task(
         ).fill(f"My answer to question {number}, from what I do at work.")
     photo = tmp_path / "gloves-station.jpg"
     photo.write_bytes(demo_photo())
-    upload = page.get_by_label("Add evidence files").first
+    whole = page.get_by_label("Add evidence files for the attempt as a whole").first
     with page.expect_file_chooser() as chooser:
-        upload.click()
+        whole.click()
     chooser.value.set_files(str(photo))
     expect(page.get_by_text("gloves-station.jpg").first).to_be_visible(timeout=60_000)
+    # Question 8 asks for a video of its own, attached beside it.
+    clip = tmp_path / "handwash.mp4"
+    clip.write_bytes(demo_video(45))
+    question = page.get_by_role("group", name="Question 8", exact=True)
+    with page.expect_file_chooser() as chooser:
+        question.get_by_label("Attach a file to question 8").click()
+    chooser.value.set_files(str(clip))
+    expect(question.locator(".evidence-file")).to_contain_text("handwash.mp4", timeout=60_000)
     walk.see("written with evidence")
+    page.get_by_label("I make this declaration.").check()
+    settle(page)
+    walk.visit(page.get_by_role("button", name="Submit for marking").click, "written submitted")
+    expect(page.get_by_text("Submitted. Your assessor will mark it")).to_be_visible()
     written = Attempt.objects.get(learner__username="learner4", task__key="written-questions")
-    assert written.evidence.filter(original_name="gloves-station.jpg").exists()
-    # Awaits defect 1 (learner): evidence on question 8 itself, then "Submit for marking".
+    assert written.status == Attempt.Status.SUBMITTED
+    assert written.evidence.filter(original_name="gloves-station.jpg", item=None).exists()
+    assert written.evidence.filter(
+        original_name="handwash.mp4", item__key="handwash-video"
+    ).exists()
 
 
 @pytest.mark.django_db(transaction=True)
