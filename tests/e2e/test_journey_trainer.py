@@ -84,7 +84,7 @@ def test_a_trainer_schedules_runs_and_follows_up_a_live_session(
     expect(page.locator("#live-presence")).to_contain_text("Liam O'Brien")
 
     # Chat, a question, a hand.
-    lena.get_by_placeholder("Say something to the room").fill("Morning, everyone")
+    lena.get_by_label("Message to the room").fill("Morning, everyone")
     lena.get_by_role("button", name="Send").click()
     expect(liam.locator("#live-chat-list")).to_contain_text("Morning, everyone")
     expect(page.locator("#live-chat-list")).to_contain_text("Morning, everyone")
@@ -121,19 +121,18 @@ def test_a_trainer_schedules_runs_and_follows_up_a_live_session(
     liam_walk.see("room: poll and pushed resource")
     tom.see("room: poll results")
 
-    # End it (the browser asks first); the learners are told.
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="End the session").click()
+    # End it, confirming on a page of its own; the learners are told; attendance follows.
+    page.on("dialog", lambda dialog: pytest.fail(f"unexpected dialog: {dialog.message}"))
+    tom.visit(page.get_by_role("link", name="End the session…").click, "end the session?")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("for everyone?")
+    tom.visit(page.get_by_role("button", name="Yes, end the session").click, "attendance")
     for screen, walk in learners:
         expect(screen.locator("#live-status")).to_have_text("This session has ended.")
         walk.see("room: ended")
         walk.finish()
     session.refresh_from_db()
     assert session.ended_at is not None
-
-    # Attendance, from the session's page.
-    tom.visit(page.get_by_role("link", name="Session details").click, "session ended")
-    tom.visit(page.get_by_role("link", name="Attendance").click, "attendance")
+    expect(page.get_by_text("The session has ended. Attendance is final.")).to_be_visible()
     expect(page.get_by_text("2 of 4 attended")).to_be_visible()
     for name in ("Lena Nguyen", "Liam O'Brien"):
         row = page.get_by_role("row", name=re.compile(name))
