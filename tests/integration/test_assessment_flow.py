@@ -19,6 +19,7 @@ from assessment.models import Attempt, Evidence, Outcome
 from delivery.roles import Role
 from delivery.services import enrol_learner
 from tests.factories import CohortFactory, UserFactory, assessable_unit
+from tests.helpers import EVENT_WAIT
 from tests.servers import Process
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -80,7 +81,7 @@ def mark(client: Client, attempt: Attempt, results: dict[str, str]) -> None:
     assert response.status_code == 302, response.content.decode()[-2000:]
 
 
-def wait_for(worker: Process, text: str, timeout: float = 30) -> None:
+def wait_for(worker: Process, text: str, timeout: float = EVENT_WAIT) -> None:
     deadline = time.monotonic() + timeout
     while text not in worker.output():
         if time.monotonic() > deadline:
