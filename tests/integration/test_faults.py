@@ -288,3 +288,78 @@ def test_each_learner_gets_an_announcement_once_when_the_mail_server_fails_part_
     tally(record_property, lost=lost, duplicated=duplicated)
     assert sorted(smtp.received) == addresses, mailer.output()[-3000:]
     assert AnnouncementEmail.objects.filter(announcement=announcement).count() == len(learners)
+
+
+def tus(
+    server: Server, method: str, path: str, user: Any, body: bytes = b"", **headers: str
+) -> tuple[int, dict[str, str], str]:
+    request = urllib.request.Request(  # noqa: S310
+        server.url + path,
+        data=body if method in {"POST", "PATCH"} else None,
+        headers={"Cookie": cookies_for(user), "X-CSRFToken": CSRF, "Tus-Resumable": "1.0.0",
+                 **{k.replace("_", "-"): v for k, v in headers.items()}},
+        method=method,
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=EVENT_WAIT) as response:  # noqa: S310
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_resumes_after_its_database_connection_is_terminated(
+    daphne_server: Server, postgres_url: str, record_property: Callable[[str, object], None]
+) -> None:
+    import base64
+    import hashlib
+    import os
+
+    from assessment.models import Evidence
+
+    learner = UserFactory(username="fault-uploader", roles=[Role.LEARNER])
+    cohort = CohortFactory()
+    enrol_learner(learner, cohort)
+    task = assessable_unit(course=cohort.course, items=1)["task"]
+    attempt = assessment.start_attempt(learner, task, cohort)
+    data = b"%PDF-1.4\n" + os.urandom(256 * 1024)
+    name = base64.b64encode(b"evidence.pdf").decode()
+    status, headers, _ = tus(
+        daphne_server, "POST", f"/assess/uploads/attempts/{attempt.pk}/", learner,
+        Upload_Length=str(len(data)), Upload_Metadata=f"filename {name}",
+    )  # fmt: skip
+    assert status == 201
+    url = headers["Location"]
+    half = len(data) // 2
+    part = {"Content_Type": "application/offset+octet-stream"}
+    assert (
+        tus(daphne_server, "PATCH", url, learner, data[:half], Upload_Offset="0", **part)[0] == 204
+    )
+
+    # The last part arrives; recording the evidence waits for the attempt's row, and its
+    # database connection is terminated there.
+    status, _, message = terminate_while_blocked(
+        postgres_url,
+        "SELECT id FROM assessment_attempt WHERE id = %s FOR UPDATE",
+        [attempt.pk],
+        lambda: tus(
+            daphne_server, "PATCH", url, learner, data[half:], Upload_Offset=str(half), **part
+        ),
+    )
+    assert status == 503, message
+    assert RETRY_MESSAGE in message
+    assert not Evidence.objects.filter(attempt=attempt).exists()
+
+    # As tus-js-client does: ask where to carry on, and send the rest from there. An offset
+    # equal to the length would make the client stop, believing the upload done.
+    status, headers, _ = tus(daphne_server, "HEAD", url, learner)
+    assert status == 200
+    offset = int(headers["Upload-Offset"])
+    assert offset < len(data)
+    status, _, message = tus(
+        daphne_server, "PATCH", url, learner, data[offset:], Upload_Offset=str(offset), **part
+    )
+    assert status == 204, message
+    stored = list(Evidence.objects.filter(attempt=attempt).values_list("sha256", flat=True))
+    tally(record_property, lost=0 if stored else 1, duplicated=max(0, len(stored) - 1))
+    assert stored == [hashlib.sha256(data).hexdigest()]
