@@ -129,3 +129,23 @@ def test_the_assessment_flow_on_the_real_services(celery_worker: Process) -> Non
     check = verify_chain()
     assert check.ok, check
     assert check.checked >= 8
+    # Competent set the worker issuing a credential; the test ends when it has, or the next
+    # test's database flush would race it (on a busy machine: a deadlock, rows left over).
+    wait_until_idle(celery_worker)
+
+
+def wait_until_idle(worker: Process) -> None:
+    """Every task sent has been taken from the queue and has finished in the worker."""
+    import redis
+    from django.conf import settings
+
+    queue = redis.Redis.from_url(settings.REDIS_URL)
+    deadline = time.monotonic() + EVENT_WAIT
+    while True:
+        out = worker.output()
+        finished = sum(out.count(f"] {word}") for word in ("succeeded", "raised", "retry"))
+        if not queue.llen("default") and out.count("] received") <= finished:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"the worker never finished its tasks:\n{out[-3000:]}")
+        time.sleep(0.2)
