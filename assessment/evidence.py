@@ -1242,6 +1242,13 @@ def _complete(
 ) -> None:
     attempt = Attempt.objects.select_related("task__unit", "learner").get(pk=upload.attempt_id)
     item = Item.objects.filter(pk=upload.item_id).first() if upload.item_id else None
+    # A second name for the staged bytes: storage may move the file into place and delete it
+    # again when the transaction fails (the database went away), which lost the whole upload.
+    kept = upload.part_path.with_suffix(".kept")
+    try:
+        os.link(upload.part_path, kept)
+    except OSError:  # no hard links here: as before, a failure loses the staged bytes
+        kept = None
     try:
         evidence = add_evidence(
             attempt,
@@ -1252,8 +1259,20 @@ def _complete(
             known_digest=known_digest,
         )
     except ValidationError:
+        if kept is not None:
+            kept.unlink(missing_ok=True)
         discard_upload(upload)
         raise
+    except BaseException:
+        # Not recorded: the bytes go back, less the last one, so HEAD never tells the client
+        # the upload is done (tus-js-client would stop there, with no evidence recorded); the
+        # client sends that byte again and its PATCH completes the upload.
+        if kept is not None:
+            os.replace(kept, upload.part_path)
+            os.truncate(upload.part_path, upload.length - 1)
+        raise
+    if kept is not None:
+        kept.unlink(missing_ok=True)
     # Kept (without data) until purged, so a client whose last response was lost learns from
     # HEAD that the upload is complete instead of sending the file again.
     upload.evidence_id = evidence.pk

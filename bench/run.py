@@ -23,7 +23,9 @@ def main() -> None:
     # Run inside the project's virtual environment whichever python started us.
     if VENV_PYTHON.exists() and Path(sys.prefix).resolve() != (ROOT / ".venv").resolve():
         os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), *sys.argv])  # noqa: S606
-    sys.path.insert(0, str(ROOT))
+    # The project, not bench/ (Python puts a script's own folder first), is where imports
+    # start: bench/queue.py would otherwise stand in for the standard library's `queue`.
+    sys.path[0] = str(ROOT)
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", help="benchmark name, e.g. baseline")
@@ -31,6 +33,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16, help="open HTTP connections")
     parser.add_argument("--size-mib", type=int, default=1024, help="upload: file size in MiB")
     parser.add_argument("--count", type=int, default=200, help="issue: credentials to issue")
+    parser.add_argument("--minutes", type=float, default=10.0, help="soak: how long to run")
+    parser.add_argument(
+        "--think", type=float, default=8.0, help="soak: a person's mean pause between clicks (s)"
+    )
     options = parser.parse_args()
 
     try:

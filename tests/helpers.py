@@ -4,6 +4,11 @@ from django.db import connections
 
 from delivery.notifications import notify_user
 
+# How long a test waits for something to happen (a message, a page, a process) before it fails.
+# Tests wait on the event itself and go on the moment it happens, so a generous limit costs a
+# passing run nothing, and a busy machine (a CPU hog, a parallel run) only makes it slower.
+EVENT_WAIT = 60.0
+
 
 def notify_from_thread(user_id: int, message: str, **kwargs: str) -> None:
     """`notify_user` for a helper thread (async tests, Playwright tests).

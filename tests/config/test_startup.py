@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import EVENT_WAIT
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PRODUCTION_LIKE = {
@@ -261,7 +263,7 @@ def _healthz(connect: Any, server: subprocess.Popen[str]) -> None:
     """Wait until /healthz answers 200 over a fresh connection from `connect()`."""
     import time
 
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + EVENT_WAIT
     while True:
         try:
             with connect() as sock:
@@ -282,7 +284,7 @@ def _listening_sockets_of_workers(
     import time
 
     workers: list[int] = []
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + EVENT_WAIT
     while len(workers) < 2 and time.monotonic() < deadline:
         children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text()
         workers = [int(pid) for pid in children.split()]

@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import need_service
 from tests.e2e.axe import Journey
+from tests.helpers import EVENT_WAIT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -36,7 +37,11 @@ def browser(django_db_setup: None, daphne_server: Any) -> Iterator[Any]:
     """
     if not CHROMIUM.exists():
         need_service(f"needs Chromium at {CHROMIUM} (apt-get install chromium; make test does)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # Assertions wait for what they expect for up to EVENT_WAIT, not Playwright's 5 s: a busy
+    # machine is slow, not wrong.
+    expect.set_options(timeout=EVENT_WAIT * 1000)
 
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from delivery.roles import Role
 from delivery.services import enrol_learner
 from tests.e2e.test_login import sign_in
 from tests.factories import PASSWORD, CohortFactory, UserFactory, assessable_unit
+from tests.helpers import EVENT_WAIT
 
 SIZE = 24 * 1024 * 1024
 
@@ -39,7 +41,7 @@ def answer_and_submit(page: Any, answers: dict[str, str]) -> None:
     for key, text in answers.items():
         page.locator(f"textarea[name='answer-{key}']").fill(text)
     # The draft saves itself (htmx) while the learner types.
-    expect(page.locator("#save-status")).to_contain_text("Saved", timeout=10_000)
+    expect(page.locator("#save-status")).to_contain_text("Saved")
     page.get_by_label("I make this declaration.").check()
     page.get_by_role("button", name="Submit for marking").click()
     expect(page.get_by_text("Submitted. Your assessor will mark it")).to_be_visible()
@@ -144,7 +146,8 @@ def test_upload_survives_a_dropped_connection_then_mark_resubmit_and_competent(
     # Competent becomes a credential in the learner's wallet within seconds (the Celery worker
     # issues it), and its public page says it is valid.
     page.goto("/credentials/wallet/")
-    for _ in range(40):
+    deadline = time.monotonic() + EVENT_WAIT
+    while time.monotonic() < deadline:
         if page.get_by_role("link", name=unit.title).count():
             break
         page.wait_for_timeout(500)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -10,7 +11,7 @@ from playwright.sync_api import expect
 from delivery.roles import Role
 from tests.e2e.conftest import sized
 from tests.factories import PASSWORD, CohortFactory, EnrolmentFactory, UserFactory
-from tests.helpers import notify_from_thread
+from tests.helpers import EVENT_WAIT, notify_from_thread
 
 
 def sign_in(page: Any, username: str, password: str) -> None:
@@ -62,7 +63,8 @@ def test_a_notice_pushed_to_the_user_appears_on_their_page(page: Any) -> None:
     # The page opens its socket after load; send until it is listening. Sent from another
     # thread because Playwright's event loop occupies this one.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        for _ in range(50):
+        deadline = time.monotonic() + EVENT_WAIT
+        while time.monotonic() < deadline:
             pool.submit(notify_from_thread, user.pk, "Your assessment was marked").result()
             if page.get_by_text("Your assessment was marked").count():
                 break

@@ -19,6 +19,7 @@ from assessment.models import Attempt, Evidence, Outcome
 from delivery.roles import Role
 from delivery.services import enrol_learner
 from tests.factories import CohortFactory, UserFactory, assessable_unit
+from tests.helpers import EVENT_WAIT
 from tests.servers import Process
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -80,7 +81,7 @@ def mark(client: Client, attempt: Attempt, results: dict[str, str]) -> None:
     assert response.status_code == 302, response.content.decode()[-2000:]
 
 
-def wait_for(worker: Process, text: str, timeout: float = 30) -> None:
+def wait_for(worker: Process, text: str, timeout: float = EVENT_WAIT) -> None:
     deadline = time.monotonic() + timeout
     while text not in worker.output():
         if time.monotonic() > deadline:
@@ -128,3 +129,23 @@ def test_the_assessment_flow_on_the_real_services(celery_worker: Process) -> Non
     check = verify_chain()
     assert check.ok, check
     assert check.checked >= 8
+    # Competent set the worker issuing a credential; the test ends when it has, or the next
+    # test's database flush would race it (on a busy machine: a deadlock, rows left over).
+    wait_until_idle(celery_worker)
+
+
+def wait_until_idle(worker: Process) -> None:
+    """Every task sent has been taken from the queue and has finished in the worker."""
+    import redis
+    from django.conf import settings
+
+    queue = redis.Redis.from_url(settings.REDIS_URL)
+    deadline = time.monotonic() + EVENT_WAIT
+    while True:
+        out = worker.output()
+        finished = sum(out.count(f"] {word}") for word in ("succeeded", "raised", "retry"))
+        if not queue.llen("default") and out.count("] received") <= finished:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"the worker never finished its tasks:\n{out[-3000:]}")
+        time.sleep(0.2)

@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, connections, transaction
 from assessment.audit import ChainCheck, record_event, verify_chain
 from assessment.models import AuditEvent
 from tests.factories import UnitFactory, UserFactory
+from tests.helpers import EVENT_WAIT
 
 migration = importlib.import_module("assessment.migrations.0002_audit_append_only")
 
@@ -72,7 +73,7 @@ def test_concurrent_writers_append_to_one_chain(postgres_url: str) -> None:
 
     def append(thread: int) -> None:
         try:
-            start.wait(timeout=10)
+            start.wait(timeout=EVENT_WAIT)
             for n in range(EVENTS_PER_THREAD):
                 with transaction.atomic():
                     record_event("probe", unit, actor=actor, data={"thread": thread, "n": n})

@@ -28,12 +28,13 @@ from delivery.roles import Role
 from delivery.services import enrol_learner
 from tests.credentials.helpers import verify_independently
 from tests.factories import CohortFactory, UserFactory, assessable_unit
+from tests.helpers import EVENT_WAIT
 from tests.servers import Process, start, stop, wait_until
 
 TASK = "credentials.tasks.issue_credentials_for_outcome"
 
 
-def eventually(check: Callable[[], Any], what: str, timeout: float = 45) -> Any:
+def eventually(check: Callable[[], Any], what: str, timeout: float = EVENT_WAIT) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = check()
@@ -161,7 +162,7 @@ def test_a_worker_killed_mid_issue_leaves_exactly_one_credential(
                 0
             ],  # type: ignore[index]
             "the worker to block inside issuance",
-            timeout=30,
+            timeout=EVENT_WAIT,
         )
         os.kill(first.popen.pid, signal.SIGKILL)
         first.popen.wait(timeout=10)

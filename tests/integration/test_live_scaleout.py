@@ -20,6 +20,7 @@ from delivery.roles import Role
 from delivery.services import enrol_learner
 from live.models import Attendance, LiveSession
 from tests.factories import CohortFactory, ResourceFactory, UserFactory
+from tests.helpers import EVENT_WAIT
 from tests.live.factories import LiveSessionFactory
 from tests.servers import Server, free_port, start, stop, wait_until
 
@@ -58,11 +59,13 @@ def open_room(server: Server, session: LiveSession, user: Any | None) -> ClientC
         f"ws://127.0.0.1:{server.port}/ws/live/{session.pk}/",
         additional_headers=headers,
         origin=server.url,
-        open_timeout=10,
+        open_timeout=EVENT_WAIT,
     )
 
 
-def receive_type(socket: ClientConnection, kind: str, timeout: float = 10) -> dict[str, Any]:
+def receive_type(
+    socket: ClientConnection, kind: str, timeout: float = EVENT_WAIT
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         message = json.loads(socket.recv(timeout=max(0.1, deadline - time.monotonic())))
@@ -146,7 +149,7 @@ def test_a_dropped_learner_reconnects_to_the_other_process_and_catches_up(
         tom.send(json.dumps({"type": "end"}))
         receive_type(tom, "ended")
         with pytest.raises(ConnectionClosed) as closed:
-            tom.recv(timeout=10)
+            tom.recv(timeout=EVENT_WAIT)
         assert closed.value.rcvd is not None
         assert closed.value.rcvd.code == 4410
 
@@ -165,7 +168,7 @@ def test_real_clients_get_the_documented_close_codes(
     for user, code in ((None, 4401), (outsider_learner, 4404)):
         with open_room(daphne_server, people["session"], user) as socket:
             with pytest.raises(ConnectionClosed) as closed:
-                socket.recv(timeout=10)
+                socket.recv(timeout=EVENT_WAIT)
             assert closed.value.rcvd is not None
             assert closed.value.rcvd.code == code
     assert not Attendance.objects.exists()

@@ -13,6 +13,7 @@ from channels.testing import WebsocketCommunicator
 from live.coalesce import coalescer
 from live.hub import hub
 from live.routing import websocket_urlpatterns
+from tests.helpers import EVENT_WAIT
 from tests.live.factories import LiveSessionFactory
 
 ROUTER = URLRouter(websocket_urlpatterns)
@@ -26,7 +27,7 @@ def _close_thread_connections() -> Iterator[None]:
     from asgiref.sync import SyncToAsync
     from django.db import connections
 
-    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=EVENT_WAIT)
 
 
 @pytest.fixture(autouse=True)
@@ -55,10 +56,10 @@ class Socket:
     async def send_text(self, text: str) -> None:
         await self.communicator.send_to(text_data=text)
 
-    async def receive(self, timeout: float = 10) -> dict[str, Any]:
+    async def receive(self, timeout: float = EVENT_WAIT) -> dict[str, Any]:
         return await self.communicator.receive_json_from(timeout=timeout)  # type: ignore[no-any-return]
 
-    async def receive_type(self, kind: str, timeout: float = 10) -> dict[str, Any]:
+    async def receive_type(self, kind: str, timeout: float = EVENT_WAIT) -> dict[str, Any]:
         """The next event of `kind`, skipping others (presence refreshes and the like)."""
         while True:
             message = await self.receive(timeout)
@@ -77,7 +78,7 @@ async def open_socket(
 ) -> tuple[WebsocketCommunicator, bool, Any]:
     communicator = WebsocketCommunicator(ROUTER, f"/ws/live/{session_id}/", headers=headers or [])
     communicator.scope["user"] = user
-    connected, code = await communicator.connect(timeout=10)
+    connected, code = await communicator.connect(timeout=EVENT_WAIT)
     return communicator, connected, code
 
 
@@ -122,7 +123,7 @@ async def refusal_code(user: Any, session_id: int, headers: list[Any] | None = N
     communicator, connected, _code = await open_socket(user, session_id, headers)
     if not connected:
         return None
-    output = await communicator.receive_output(timeout=10)
+    output = await communicator.receive_output(timeout=EVENT_WAIT)
     assert output["type"] == "websocket.close", output
     return output.get("code")
 

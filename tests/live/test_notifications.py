@@ -9,18 +9,18 @@ from django.contrib.auth.models import AnonymousUser
 
 from config.asgi import application
 from live.consumers import NotificationConsumer
-from tests.helpers import notify_from_thread
+from tests.helpers import EVENT_WAIT, notify_from_thread
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_it_delivers_a_notice_to_the_users_open_page(learner: Any) -> None:
     communicator = WebsocketCommunicator(NotificationConsumer.as_asgi(), "/ws/notifications/")
     communicator.scope["user"] = learner
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=EVENT_WAIT)
     assert connected
 
     await sync_to_async(notify_from_thread)(learner.pk, "Your credential is ready", level="success")
-    message = await communicator.receive_json_from(timeout=2)
+    message = await communicator.receive_json_from(timeout=EVENT_WAIT)
     assert message["type"] == "notification"
     assert message["level"] == "success"
     assert "Your credential is ready" in message["html"]
@@ -31,7 +31,7 @@ async def test_it_delivers_a_notice_to_the_users_open_page(learner: Any) -> None
 async def test_it_does_not_deliver_to_another_user(learner: Any, other_learner: Any) -> None:
     communicator = WebsocketCommunicator(NotificationConsumer.as_asgi(), "/ws/notifications/")
     communicator.scope["user"] = other_learner
-    await communicator.connect()
+    await communicator.connect(timeout=EVENT_WAIT)
     await sync_to_async(notify_from_thread)(learner.pk, "For Lena only")
     assert await communicator.receive_nothing(timeout=0.3)
     await communicator.disconnect()
@@ -41,7 +41,7 @@ async def test_it_does_not_deliver_to_another_user(learner: Any, other_learner: 
 async def test_it_refuses_an_anonymous_socket() -> None:
     communicator = WebsocketCommunicator(NotificationConsumer.as_asgi(), "/ws/notifications/")
     communicator.scope["user"] = AnonymousUser()
-    connected, code = await communicator.connect()
+    connected, code = await communicator.connect(timeout=EVENT_WAIT)
     assert not connected
     assert code == 4401
     # The consumer runs until the socket's disconnect reaches it; end it here, not by having
@@ -53,7 +53,7 @@ async def test_the_asgi_app_refuses_a_foreign_origin() -> None:
     communicator = WebsocketCommunicator(
         application, "/ws/notifications/", headers=[(b"origin", b"https://evil.example")]
     )
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=EVENT_WAIT)
     assert not connected
 
 
@@ -61,9 +61,9 @@ async def test_the_asgi_app_refuses_a_foreign_origin() -> None:
 async def test_it_answers_but_ignores_messages_from_the_page(learner: Any) -> None:
     communicator = WebsocketCommunicator(NotificationConsumer.as_asgi(), "/ws/notifications/")
     communicator.scope["user"] = learner
-    await communicator.connect()
+    await communicator.connect(timeout=EVENT_WAIT)
     await communicator.send_json_to({"type": "notification", "message": "spoof"})
-    assert await communicator.receive_json_from(timeout=2) == {
+    assert await communicator.receive_json_from(timeout=EVENT_WAIT) == {
         "type": "error",
         "error": "read_only_channel",
     }

@@ -22,6 +22,7 @@ from live.models import (
     RaisedHand,
 )
 from tests.factories import ResourceFactory, UserFactory
+from tests.helpers import EVENT_WAIT
 from tests.live.conftest import Socket, marks
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -506,7 +507,7 @@ async def test_ending_the_session_closes_every_socket(
     for socket in (lena, cleo, tom):
         ended = await socket.receive_type("ended")
         assert "This session has ended" in ended["html"]
-        closed = await socket.communicator.receive_output(timeout=10)
+        closed = await socket.communicator.receive_output(timeout=EVENT_WAIT)
         assert closed == {"type": "websocket.close", "code": 4410}
     session = await sync_to_async(LiveSession.objects.get)(pk=live_session.pk)
     assert session.ended_at is not None
@@ -554,7 +555,7 @@ async def test_a_reader_that_stops_acknowledging_is_cut_off_and_the_room_carries
     received = []
     closed = None
     while closed is None:
-        output = await cleo.communicator.receive_output(timeout=10)
+        output = await cleo.communicator.receive_output(timeout=EVENT_WAIT)
         if output["type"] == "websocket.close":
             closed = output["code"]
         else:
