@@ -261,11 +261,6 @@ VIDEO_EMBED_HOSTS = env.strings(
 
 # Evidence uploads: the largest single file, and where resumable uploads wait until complete.
 EVIDENCE_MAX_BYTES = env.integer("EVIDENCE_MAX_MB", 2048, minimum=1) * 1024 * 1024
-# The marking queue and marking pages are cached under keys that change with every change to
-# them (assessment.views); these bound what no key holds: how far "waiting 3 hours" may lag on
-# the queue, a renamed learner, a file purged under retention. 0 turns the cache off.
-MARKING_QUEUE_CACHE_SECONDS = env.integer("MARKING_QUEUE_CACHE_SECONDS", 60, minimum=0)
-MARKING_PAGE_CACHE_SECONDS = env.integer("MARKING_PAGE_CACHE_SECONDS", 300, minimum=0)
 EVIDENCE_STAGING_DIR = Path(env.string("EVIDENCE_STAGING_DIR", str(MEDIA_ROOT / "uploads-partial")))
 
 # Retention: evidence files are kept at least this many months after the unit's outcome, then
@@ -282,7 +277,7 @@ CONTENT_PACK_MAX_FILE_MB = env.integer("CONTENT_PACK_MAX_FILE_MB", 512, minimum=
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "delivery.backends.AccountBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
