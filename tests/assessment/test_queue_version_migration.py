@@ -21,8 +21,7 @@ def migrate(targets: list[tuple[str, str]] | None = None) -> MigrationExecutor:
 
 
 def tables() -> list[str]:
-    with connection.cursor() as cursor:
-        return connection.introspection.table_names(cursor)
+    return list(connection.introspection.table_names())
 
 
 @pytest.mark.django_db(transaction=True)
