@@ -115,6 +115,7 @@ def record_event(
     if obj.pk is None:
         raise ValueError(f"an audit event needs a saved object, not an unsaved {obj!r}")
     if connection.vendor == "postgresql":
+        # Raw SQL on purpose: the ORM cannot take an advisory lock or read a setting.
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_advisory_xact_lock(%s), current_setting('transaction_isolation')",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 # AuditorGrant moved to delivery, where every app's permissions ask it; importable here too.
@@ -231,36 +231,6 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} by {self.learner} (attempt {self.number})"
-
-
-class QueueVersionQuerySet(models.QuerySet["QueueVersion"]):
-    def bump(self, cohort_id: int) -> None:
-        """Raise the cohort's counter; call it inside the transaction of the change."""
-        if self.filter(cohort_id=cohort_id).update(version=F("version") + 1):
-            return
-        _, created = self.get_or_create(cohort_id=cohort_id, defaults={"version": 1})
-        if not created:  # another transaction created it first
-            self.filter(cohort_id=cohort_id).update(version=F("version") + 1)
-
-
-class QueueVersion(models.Model):
-    """A counter per cohort, raised in the same transaction as every change to what the
-    cohort's marking queue shows: an attempt submitted or opened for marking, claimed, marked.
-
-    The queue page caches what it renders under the counters of the assessor's cohorts (read in
-    the query that finds those cohorts), so counting and listing thousands of waiting attempts
-    happens once per change, not once per visit, and a page cached before a change committed is
-    never served after it, whichever process cached it. A cohort without a row is at 0."""
-
-    cohort = models.OneToOneField(
-        Cohort, on_delete=models.CASCADE, primary_key=True, related_name="queue_version"
-    )
-    version = models.PositiveBigIntegerField(default=0)
-
-    objects = QueueVersionQuerySet.as_manager()
-
-    def __str__(self) -> str:
-        return f"{self.cohort_id}: {self.version}"
 
 
 class Answer(models.Model):

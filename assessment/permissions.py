@@ -6,24 +6,20 @@ PermissionDenied (they may see it, not do this).
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import connection
+from django.db.models import Exists, OuterRef
 from django.http import Http404
 
 from assessment.models import Attempt, Evidence
 from delivery.models import Cohort
 from delivery.permissions import audits_cohort
 from delivery.roles import Role, roles_of
-from delivery.sql import PkReader, column, table
 
-BRIEF_FIELDS = ("task", "learner", "cohort", "status", "version", "claimed_by", "claimed_at")
-BRIEF_TASK_FIELDS = ("title", "version")
-# The marking page's read on every visit, its form served from the cache: by the ORM (as
-# select_related("task").only(...)) building the query took about 0.3 ms of a 2.3 ms visit.
-_read_brief_attempt = PkReader(Attempt, BRIEF_FIELDS, related={"task": BRIEF_TASK_FIELDS})
+# Whether a user assesses an attempt's cohort, answered once per attempt object (the marking
+# page asks to show the attempt and again to allow marking) and kept on it under this key.
+_ASSESSED_BY = "_assessed_by"
 
 
 def can_mark(user: Any, attempt: Attempt) -> bool:
@@ -34,48 +30,39 @@ def can_mark(user: Any, attempt: Attempt) -> bool:
     return Role.ASSESSOR in held and _assesses(user, attempt)
 
 
+def _assessors_of(cohort: Any, user: Any) -> Any:
+    return Cohort.assessors.through.objects.filter(cohort=cohort, user=user.pk)
+
+
 def _assesses(user: Any, attempt: Attempt) -> bool:
-    """Whether the user assesses the attempt's cohort, asked of the database once per attempt
-    object: the marking page asks it to show the attempt and again to allow marking."""
-    asked: dict[int, bool] = attempt.__dict__.setdefault("_assessed_by", {})
+    """Whether the user assesses the attempt's cohort; access_attempt reads it beside the
+    attempt, any other attempt asks the database once."""
+    asked: dict[int, bool] = attempt.__dict__.setdefault(_ASSESSED_BY, {})
     if user.pk not in asked:
-        with connection.cursor() as cursor:
-            cursor.execute(_assesses_sql(), [attempt.cohort_id, user.pk])
-            asked[user.pk] = cursor.fetchone() is not None
+        asked[user.pk] = _assessors_of(attempt.cohort_id, user).exists()
     return asked[user.pk]
 
 
-@functools.cache
-def _assesses_sql() -> str:
-    """Whether a user assesses a cohort, as SQL written once. Every visit to an attempt's pages
-    asks, the marking page's mostly served from its cache: the ORM's query (through the cohort's
-    assessors manager, or as an Exists beside the attempt) took about 1 ms of a 4 ms visit,
-    measured in-process; this takes microseconds."""
-    assessors = Cohort.assessors.through._meta
-    # Only names from the models, quoted; the ids are parameters.
-    return (
-        f"SELECT 1 FROM {table(assessors)} WHERE {column(assessors, 'cohort')} = %s "  # noqa: S608
-        f"AND {column(assessors, 'user')} = %s"
-    )
-
-
-def access_attempt(user: Any, pk: int, *, write: bool = False, brief: bool = False) -> Attempt:
+def access_attempt(user: Any, pk: int, *, write: bool = False) -> Attempt:
     """An attempt its learner, the cohort's assessors and trainers, auditors whose grant covers
     the cohort (`delivery.permissions.auditor_scope`) and administrators may see. `write`: the
-    learner changing their own draft. `brief`: only what names the attempt and decides access
-    (BRIEF_FIELDS), for a page that shows the rest from its cache; the rest is read when used."""
-    if brief:
-        found = _read_brief_attempt(pk)
-        if found is None:
-            raise Http404("No such attempt")
-        attempt = found
-    else:
-        attempts = Attempt.objects.select_related("task__unit", "cohort__course", "learner")
-        try:
-            attempt = attempts.get(pk=pk)
-        except Attempt.DoesNotExist:
-            raise Http404("No such attempt") from None
+    learner changing their own draft.
+
+    One query reads the attempt with what its pages show beside it, and, for an assessor,
+    whether they assess its cohort (an Exists), so deciding access costs no query of its own."""
     held = roles_of(user)
+    attempts = Attempt.objects.select_related(
+        "task__unit", "cohort__course", "learner", "claimed_by"
+    )
+    assessor = Role.ASSESSOR in held and Role.ADMINISTRATOR not in held
+    if assessor:
+        attempts = attempts.annotate(assessed=Exists(_assessors_of(OuterRef("cohort_id"), user)))
+    try:
+        attempt = attempts.get(pk=pk)
+    except Attempt.DoesNotExist:
+        raise Http404("No such attempt") from None
+    if assessor:
+        attempt.__dict__.setdefault(_ASSESSED_BY, {})[user.pk] = attempt.__dict__.pop("assessed")
     own = attempt.learner_id == user.pk
     visible = (
         own

@@ -25,7 +25,6 @@ from assessment.models import (
     Judgement,
     Outcome,
     OutcomeDocument,
-    QueueVersion,
     ResubmissionPolicy,
     Task,
 )
@@ -195,7 +194,6 @@ def start_observation(assessor: Any, learner: Any, task: Task, cohort: Cohort) -
     )
     attempt.snapshot = _snapshot(attempt)
     attempt.save(update_fields=["snapshot"])
-    QueueVersion.objects.bump(cohort.pk)
     record_event(
         "observation.started",
         attempt,
@@ -379,7 +377,6 @@ def submit_attempt(attempt: Attempt, *, learner: Any, declared: bool) -> Attempt
     attempt.snapshot = _snapshot(attempt)
     attempt.save()
     _auto_mark(attempt)
-    QueueVersion.objects.bump(attempt.cohort_id)
     record_event(
         "attempt.submitted",
         attempt,
@@ -442,8 +439,6 @@ def _claim(attempt: Attempt, assessor: Any) -> Attempt:
     fresh = attempt.claimed_at and timezone.now() - attempt.claimed_at < CLAIM_LAPSES_AFTER
     if attempt.claimed_by_id not in (None, assessor.pk) and fresh:
         raise ValidationError(f"{_name(attempt.claimed_by)} is marking this attempt.")
-    if attempt.claimed_by_id != assessor.pk:
-        QueueVersion.objects.bump(attempt.cohort_id)  # the queue shows who is marking
     attempt.claimed_by = assessor
     attempt.claimed_at = timezone.now()
     attempt.save(update_fields=["claimed_by", "claimed_at"])
@@ -563,8 +558,6 @@ def mark_attempt(
     attempt.version += 1
     attempt.claimed_by = None
     attempt.claimed_at = None
-    if not remarked:
-        QueueVersion.objects.bump(attempt.cohort_id)  # it leaves the queue
     if observed_on:
         attempt.observed_on = observed_on
         attempt.observed_at_place = observed_at_place

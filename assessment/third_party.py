@@ -34,7 +34,7 @@ from django.utils import dateformat, timezone
 
 from assessment import services
 from assessment.audit import record_event
-from assessment.models import Answer, Attempt, Item, QueueVersion, Task, ThirdPartyRequest
+from assessment.models import Answer, Attempt, Item, Task, ThirdPartyRequest
 from delivery.models import Cohort
 
 DEFAULT_DAYS_VALID = 14
@@ -452,7 +452,6 @@ def complete_third_party_report(
     attempt.snapshot = _snapshot(attempt, request)
     attempt.save(update_fields=["status", "submitted_at", "updated_at", "declaration", "snapshot"])
     services._auto_mark(attempt)
-    QueueVersion.objects.bump(attempt.cohort_id)
     record_event(
         "third_party.completed",
         request,

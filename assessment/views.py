@@ -1,22 +1,17 @@
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
@@ -375,68 +370,42 @@ def attempt_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.ASSESSOR, Role.ADMINISTRATOR)
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
-    """Attempts waiting for marking in the assessor's cohorts, oldest first, with counts.
-
-    The list and the counts are rendered once per change to the assessor's queues and cached
-    under a key holding the cohorts' queue counters (QueueVersion), so a change is shown on the
-    next visit from any process. Waiting times ("3 hours ago") may lag by
-    MARKING_QUEUE_CACHE_SECONDS, and so may a learner's or cohort's new name, which raise no
-    counter."""
+    """Attempts waiting for marking in the assessor's cohorts, oldest first, with counts:
+    read afresh on every visit, in a fixed number of queries however many are waiting."""
     scope = selectors.queue_scope(request.user)
-    query = request.GET.urlencode()
-    key = "assessment:queue:" + hashlib.sha256(f"{scope.stamp}|{query}".encode()).hexdigest()
-    seconds = settings.MARKING_QUEUE_CACHE_SECONDS
-    body = cache.get(key) if seconds else None
-    if body is None:
-        form = QueueFilterForm(request.GET)
-        filters = selectors.QueueFilters(**form.cleaned_data) if form.is_valid() else None
-        attempts = selectors.marking_queue(scope, filters or selectors.QueueFilters())
-        body = render_to_string(
-            "assessment/_queue_body.html",
-            {
-                "form": form,
-                "page": Paginator(attempts, 50).get_page(request.GET.get("page")),
-                "counts": selectors.queue_counts(scope),
-                "query": query,
-                "filtered": bool(request.GET),
-            },
-        )
-        if seconds:
-            cache.set(key, body, seconds)
-    return render(request, "assessment/queue.html", {"body": mark_safe(body)})  # noqa: S308
+    form = QueueFilterForm(request.GET)
+    filters = selectors.QueueFilters(**form.cleaned_data) if form.is_valid() else None
+    attempts = selectors.marking_queue(scope, filters or selectors.QueueFilters())
+    return render(
+        request,
+        "assessment/queue.html",
+        {
+            "form": form,
+            "page": Paginator(attempts, 50).get_page(request.GET.get("page")),
+            "counts": selectors.queue_counts(scope),
+            "query": request.GET.urlencode(),
+            "filtered": bool(request.GET),
+        },
+    )
 
 
 @role_required(Role.ASSESSOR, Role.ADMINISTRATOR)
 @require_http_methods(["GET", "POST"])
 def mark(request: HttpRequest, pk: int) -> HttpResponse:
-    """The marking page. Its form's content (answers, evidence, earlier judgements) changes
-    only when the attempt is marked, so a visit renders it from the cache; the claim, the
-    notices and the CSRF token are the visit's own. Reading the page claims nothing: the
-    assessor claims the attempt with "Start marking" (`claim`), and the form opens to them.
+    """The marking page: the attempt as submitted, its evidence and judgements so far, read on
+    every visit in a fixed number of queries. Reading the page claims nothing: the assessor
+    claims the attempt with "Start marking" (`claim`), and the form opens to them.
 
     After a save: to the unit outcome when that made every task of the unit Satisfactory
     (recording Competent is what the learner waits for), else back to the queue."""
-    attempt = access_attempt(request.user, pk, brief=True)
+    attempt = access_attempt(request.user, pk)
     if not can_mark(request.user, attempt):
         raise PermissionDenied
     if attempt.status == Attempt.Status.DRAFT:
         raise Http404("Not submitted")
-    context: dict[str, Any] = {"attempt": attempt, "errors": []}
     if request.method == "GET":
+        context = _marking_page(attempt)
         context["claim"] = _claim_state(attempt, request.user)
-        key = (
-            f"assessment:marking:{attempt.pk}:{attempt.version}:{attempt.status}:"
-            f"{attempt.task.version}"
-        )
-        # Keyed by all that changes the form: marking raises the attempt's version, a new
-        # content pack the task's; the time bounds the rest (see MARKING_PAGE_CACHE_SECONDS).
-        seconds = settings.MARKING_PAGE_CACHE_SECONDS
-        parts = cache.get(key) if seconds else None
-        if parts is None:
-            parts = _marking_page(attempt)
-            if seconds:
-                cache.set(key, parts, seconds)
-        context["head"], context["body"] = (mark_safe(part) for part in parts)  # noqa: S308
         return render(request, "assessment/mark.html", context)
 
     items = list(attempt.task.items.order_by("position", "id"))
@@ -471,10 +440,10 @@ def mark(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except services.StaleMarking as exc:
         stale = attempt = exc.attempt
-        context["errors"] = _errors(exc)
+        errors = _errors(exc)
         status = 409
     except ValidationError as exc:
-        context["errors"] = _errors(exc)
+        errors = _errors(exc)
         status = 400
     else:
         told = f"Marked. {marked.learner.get_full_name()} will be told."
@@ -487,12 +456,11 @@ def mark(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("assessment:outcome", marked.cohort_id, marked.learner_id, unit.pk)
         messages.success(request, told)
         return redirect("assessment:queue")
-    context["attempt"] = attempt
-    context["claim"] = _claim_state(attempt, request.user)
-    parts = _marking_page(
+    context = _marking_page(
         attempt, items=items, posted=posted, stale=stale, feedback=request.POST.get("feedback")
     )
-    context["head"], context["body"] = (mark_safe(part) for part in parts)  # noqa: S308
+    context["errors"] = errors
+    context["claim"] = _claim_state(attempt, request.user)
     return render(request, "assessment/mark.html", context, status=status)
 
 
@@ -530,7 +498,7 @@ def _claim_state(attempt: Attempt, user: Any) -> dict[str, Any] | None:
 def claim(request: HttpRequest, pk: int) -> HttpResponse:
     """ "Start marking": claim a waiting attempt, so colleagues see who has it. Of two assessors
     claiming at once one wins and the other is told (`services.claim_attempt` locks the row)."""
-    attempt = access_attempt(request.user, pk, brief=True)
+    attempt = access_attempt(request.user, pk)
     if not can_mark(request.user, attempt):
         raise PermissionDenied
     if attempt.status == Attempt.Status.DRAFT:
@@ -588,40 +556,33 @@ def _marking_page(
     posted: dict[int, dict[str, str]] | None = None,
     stale: Attempt | None = None,
     feedback: str | None = None,
-) -> tuple[str, str]:
-    """The page's heading and the form's fields, as submitted and as judged so far (or as just
-    posted): all of the marking page but the visit's own notices and CSRF token."""
-    if attempt.get_deferred_fields():  # the brief attempt of access_attempt: read it whole
-        attempt = Attempt.objects.select_related("task__unit", "cohort", "learner").get(
-            pk=attempt.pk
-        )
+) -> dict[str, Any]:
+    """The marking page's context but the visit's claim and errors: the form's fields, as
+    submitted and as judged so far (or as just posted), in three queries however many items."""
     if items is None:
         items = list(attempt.task.items.order_by("position", "id"))
     posted = posted or {}
     existing = {j.item_id: j for j in attempt.judgements.select_related("assessor")}
     evidence = list(attempt.evidence.filter(withdrawn_at__isnull=True))
     submitted_items = {i["key"]: i for i in (attempt.snapshot or {}).get("items", [])}
-    head = render_to_string("assessment/_mark_head.html", {"attempt": attempt})
-    return head, render_to_string(
-        "assessment/_mark_form.html",
-        {
-            "attempt": attempt,
-            "stale": stale,
-            "rows": [
-                {
-                    "item": item,
-                    "judgement": existing.get(item.id),
-                    "posted": posted.get(item.id, {}),
-                    "answer": submitted_items.get(item.key),
-                    "evidence": [e for e in evidence if e.item_id == item.id],
-                }
-                for item in items
-            ],
-            "general_evidence": [e for e in evidence if e.item_id is None],
-            "declaration": services.ASSESSOR_DECLARATION,
-            "feedback": attempt.feedback if feedback is None else feedback,
-        },
-    )
+    return {
+        "attempt": attempt,
+        "errors": [],
+        "stale": stale,
+        "rows": [
+            {
+                "item": item,
+                "judgement": existing.get(item.id),
+                "posted": posted.get(item.id, {}),
+                "answer": submitted_items.get(item.key),
+                "evidence": [e for e in evidence if e.item_id == item.id],
+            }
+            for item in items
+        ],
+        "general_evidence": [e for e in evidence if e.item_id is None],
+        "declaration": services.ASSESSOR_DECLARATION,
+        "feedback": attempt.feedback if feedback is None else feedback,
+    }
 
 
 @role_required(Role.ASSESSOR, Role.ADMINISTRATOR)

@@ -84,7 +84,7 @@ session.trainers.add(trainer)
 def cookie(user):
     s = store()
     s["_auth_user_id"] = str(user.pk)
-    s["_auth_user_backend"] = "delivery.backends.AccountBackend"
+    s["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
     s["_auth_user_hash"] = user.get_session_auth_hash()
     s.create()
     return s.session_key

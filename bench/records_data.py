@@ -47,7 +47,7 @@ def build() -> dict[str, Any]:
 
     store = SessionStore()
     store["_auth_user_id"] = str(auditor.pk)
-    store["_auth_user_backend"] = "delivery.backends.AccountBackend"
+    store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
     store["_auth_user_hash"] = auditor.get_session_auth_hash()
     store.create()
 

@@ -43,7 +43,7 @@ def upload() -> dict[str, Any]:
 
     store = SessionStore()
     store["_auth_user_id"] = str(learner.pk)
-    store["_auth_user_backend"] = "delivery.backends.AccountBackend"
+    store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
     store["_auth_user_hash"] = learner.get_session_auth_hash()
     store.create()
     try:

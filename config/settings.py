@@ -282,11 +282,6 @@ EVIDENCE_MAX_BYTES = env.integer("EVIDENCE_MAX_MB", 2048, minimum=1) * 1024 * 10
 EVIDENCE_MAX_OPEN_UPLOADS = env.integer("EVIDENCE_MAX_OPEN_UPLOADS", 10, minimum=1)
 # The largest photo accepted: its header is read at upload, never its pixels.
 EVIDENCE_MAX_PIXELS = env.integer("EVIDENCE_MAX_MEGAPIXELS", 50, minimum=1) * 1_000_000
-# The marking queue and marking pages are cached under keys that change with every change to
-# them (assessment.views); these bound what no key holds: how far "waiting 3 hours" may lag on
-# the queue, a renamed learner, a file purged under retention. 0 turns the cache off.
-MARKING_QUEUE_CACHE_SECONDS = env.integer("MARKING_QUEUE_CACHE_SECONDS", 60, minimum=0)
-MARKING_PAGE_CACHE_SECONDS = env.integer("MARKING_PAGE_CACHE_SECONDS", 300, minimum=0)
 EVIDENCE_STAGING_DIR = Path(env.string("EVIDENCE_STAGING_DIR", str(MEDIA_ROOT / "uploads-partial")))
 
 # Retention: evidence files are kept at least this many months after the unit's outcome, then
@@ -303,7 +298,7 @@ CONTENT_PACK_MAX_FILE_MB = env.integer("CONTENT_PACK_MAX_FILE_MB", 512, minimum=
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "delivery.backends.AccountBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -118,7 +118,7 @@ def test_it_runs_the_whole_flow(
     done = supervisor.post(link, COMPLETE)
     assert done.status_code == 200
     assert b"Thank you" in done.content
-    # The assessor's queue, cached before, shows the report on the next visit.
+    # The assessor's queue, seen before, shows the report on the next visit.
     assert f"/assess/attempts/{attempt.pk}/mark/" in marking.get("/assess/queue/").content.decode()
     attempt.refresh_from_db()
     request.refresh_from_db()

@@ -80,11 +80,11 @@ def test_it_signs_out_only_by_post(client_for: Any, learner: Any) -> None:
 def test_a_signed_in_session_ends_when_the_user_is_deactivated_or_changes_password(
     client: Any, learner: Any, other_learner: Any
 ) -> None:
-    """The session's user is read by delivery.backends.AccountBackend: still refused when
-    inactive, still signed out by a password change elsewhere (the session's hash)."""
+    """The session's user is read by Django's ModelBackend: refused when inactive, signed out
+    by a password change elsewhere (the session's hash)."""
     sign_in(client, learner.username, PASSWORD)
     assert client.get("/learn/").status_code == 200
-    assert client.session["_auth_user_backend"] == "delivery.backends.AccountBackend"
+    assert client.session["_auth_user_backend"] == "django.contrib.auth.backends.ModelBackend"
     learner.is_active = False
     learner.save(update_fields=["is_active"])
     assert client.get("/learn/")["Location"].startswith("/accounts/login/")
@@ -94,6 +94,23 @@ def test_a_signed_in_session_ends_when_the_user_is_deactivated_or_changes_passwo
     other_learner.set_password("a different long passphrase")
     other_learner.save(update_fields=["password"])
     assert client.get("/learn/")["Location"].startswith("/accounts/login/")
+
+
+def test_a_session_of_the_removed_account_backend_signs_in_again_without_an_error(
+    client: Any, learner: Any
+) -> None:
+    """Sessions signed in before issue 19 name delivery.backends.AccountBackend, which is gone:
+    Django treats an unlisted backend as nobody signed in, so the person is asked to sign in
+    again (no 500), and then goes on as before."""
+    sign_in(client, learner.username, PASSWORD)
+    session = client.session
+    session["_auth_user_backend"] = "delivery.backends.AccountBackend"
+    session.save()
+    response = client.get("/learn/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    sign_in(client, learner.username, PASSWORD)
+    assert client.get("/learn/").status_code == 200
 
 
 def test_it_emails_a_reset_link_after_commit(

@@ -86,3 +86,21 @@ def test_it_sends_anonymous_visitors_to_sign_in(client: Any, db: None) -> None:
     response = client.get("/")
     assert response.status_code == 302
     assert response["Location"] == "/accounts/login/?next=/"
+
+
+@pytest.mark.django_db
+def test_a_signed_in_request_reads_its_user_and_roles_once_each(
+    client_for: Any, django_assert_max_num_queries: Any
+) -> None:
+    """Django's ModelBackend reads the session's user, and the roles are one query however many
+    groups the user is in and however often the request asks (navigation, permissions)."""
+    for n in range(30):
+        Group.objects.create(name=f"extra group {n}")
+    user = UserFactory(roles=list(Role))
+    user.groups.add(*Group.objects.filter(name__startswith="extra group"))
+    client = client_for(user)
+    # user, roles; the session, when the cache has not kept it
+    with django_assert_max_num_queries(3) as captured:
+        response = client.get("/")  # to the role's home: the user and their roles, nothing else
+    assert response["Location"] == "/live/"
+    assert sum("auth_group" in q["sql"] for q in captured.captured_queries) == 1
