@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The address `make run` serves, and so every absolute link it builds (credentials, QR codes,
+# LinkedIn, e-mails). Override it when people reach the server by another name.
+PUBLIC_URL ?= http://$(HOST):$(PORT)
 
 # The services run of the suite (PostgreSQL and Redis on this machine unless told otherwise).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/flipside
@@ -26,13 +29,13 @@ install: $(STAMP)
 setup: install
 	DEBUG=true $(BIN)/python manage.py migrate --no-input -v 0
 	DEBUG=true $(BIN)/python manage.py collectstatic --no-input -v 0
-	DEBUG=true $(BIN)/python manage.py seed_demo
+	DEBUG=true PUBLIC_URL=$(PUBLIC_URL) $(BIN)/python manage.py seed_demo
 
 run: setup
 	@echo
 	@echo "Flipside is starting at http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
 	@echo
-	DEBUG=true $(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	DEBUG=true PUBLIC_URL=$(PUBLIC_URL) $(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
 # Debian packages: Chromium for the browser tests, and HarfBuzz's subsetter, which WeasyPrint
 # uses to embed only the glyphs a certificate or record PDF needs. Installed when we may (root);

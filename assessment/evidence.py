@@ -68,6 +68,8 @@ from assessment.selectors import question_numbers
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 2 * 1024**3
+DEFAULT_MAX_OPEN_UPLOADS = 10
+DEFAULT_MAX_PIXELS = 50_000_000
 # Streaming buffer: large enough to keep Python's per-call overhead out of the way, small enough
 # that a busy server holds a few MiB per upload at most.
 BUFFER_BYTES = 1024 * 1024
@@ -198,12 +200,49 @@ class UploadBusy(ValidationError):
         )
 
 
+class TooManyUploads(ValidationError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"You already have {limit} uploads in progress, the most one person may have at once."
+            " Let one finish, or cancel one, then choose this file again.",
+            code="too_many_uploads",
+        )
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1e6:,.1f}".removesuffix(".0")
+
+
+class ImageTooLarge(ValidationError):
+    def __init__(self, width: int, height: int, limit: int) -> None:
+        super().__init__(
+            f"This image is {width:,} by {height:,} pixels"
+            f" ({_megapixels(width * height)} megapixels); images of up to"
+            f" {_megapixels(limit)} megapixels are accepted. Save a smaller copy"
+            " (a phone photo is 12 to 50 megapixels) and upload that.",
+            code="image_too_large",
+        )
+
+
 SUBMITTED_MESSAGE = "This attempt has been submitted, so files can no longer be added or removed."
 
 
 def max_upload_bytes() -> int:
     """The largest file a learner may upload (`EVIDENCE_MAX_BYTES`, default 2 GiB)."""
     return int(getattr(settings, "EVIDENCE_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def max_open_uploads() -> int:
+    """How many unfinished resumable uploads one person may hold at once
+    (`EVIDENCE_MAX_OPEN_UPLOADS`, default 10): each reserves up to `max_upload_bytes()`."""
+    return int(getattr(settings, "EVIDENCE_MAX_OPEN_UPLOADS", DEFAULT_MAX_OPEN_UPLOADS))
+
+
+def max_image_pixels() -> int:
+    """The largest photo accepted, in pixels (`EVIDENCE_MAX_PIXELS`, default 50 megapixels):
+    below PREVIEW_MAX_PIXELS, so every photo accepted gets a viewing copy and no browser is
+    asked to decode one the server would not."""
+    return int(getattr(settings, "EVIDENCE_MAX_PIXELS", DEFAULT_MAX_PIXELS))
 
 
 def _human(size: int) -> str:
@@ -314,6 +353,32 @@ def _signature_type(head: bytes) -> str | None:
     return _ALIASES.get(mime, mime)
 
 
+def check_pixels(fileobj: IO[bytes], mime: str) -> None:
+    """Refuse a photo of more than `max_image_pixels()` (ImageTooLarge), from its header alone:
+    Pillow reads the size without decoding a pixel, so a 30,000 x 30,000 PNG of under 1 MB
+    costs nothing to refuse. On the first bytes of an upload (check_start), a header not all
+    there yet is left for the check of the whole file (sniff); so is one Pillow cannot read."""
+    fmt = PREVIEW_FORMATS.get(mime)
+    if fmt is None:
+        return
+    fileobj.seek(0)
+    Image.init()
+    # The format's own reader, as Image.open uses it, without Image.open's bomb check: that
+    # would refuse past 179 Mpx before telling us the size.
+    factory = Image.OPEN[fmt][0]
+    try:
+        with factory(fileobj, "") as image:
+            width, height = image.size
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError):
+        # A header not all there yet, or not one Pillow reads: the upload goes on as sniffed,
+        # and such a photo gets no viewing copy, so it is never shown inline.
+        return
+    finally:
+        fileobj.seek(0)
+    if width * height > max_image_pixels():
+        raise ImageTooLarge(width, height, max_image_pixels())
+
+
 def check_start(head: bytes, *, complete: bool = False) -> None:
     """Refuse early, from the first bytes alone, what can never be accepted (a program renamed
     `.pdf`), so a learner is told before sending 2 GB of it. Zips are decided at the end."""
@@ -326,6 +391,8 @@ def check_start(head: bytes, *, complete: bool = False) -> None:
         _text_type(head, complete=complete)
     elif mime not in ACCEPTED_TYPES:
         raise _refuse(mime)
+    else:
+        check_pixels(io.BytesIO(head), mime)
 
 
 def sniff(fileobj: IO[bytes]) -> str:
@@ -342,6 +409,7 @@ def sniff(fileobj: IO[bytes]) -> str:
         return _text_type(head, complete=len(head) < SNIFF_BYTES)
     if mime not in ACCEPTED_TYPES:
         raise _refuse(mime)
+    check_pixels(fileobj, mime)
     return mime
 
 
@@ -1005,6 +1073,8 @@ def start_upload(
         raise FileTooLarge(length, max_upload_bytes())
     if item is not None and item.task_id != attempt.task_id:
         raise ValidationError("That question belongs to another task.", code="no_item")
+    if open_uploads(owner) >= max_open_uploads():
+        raise TooManyUploads(max_open_uploads())
     upload = PartialUpload(
         id=secrets.token_urlsafe(24),
         owner_id=owner.pk,
@@ -1018,6 +1088,20 @@ def start_upload(
     os.close(fd)
     upload.save()
     return upload
+
+
+def open_uploads(owner: Any) -> int:
+    """How many unfinished uploads `owner` holds in the staging area (abandoned ones count until
+    purge_stale_uploads removes them, or the learner cancels them). Reads every sidecar: the
+    staging area holds only uploads in progress or finished within the last days.
+
+    A check, not a lock: two creations at the very same moment may both pass it."""
+    count = 0
+    for info in staging_dir().glob("*.json"):
+        upload = _load(info.stem)
+        if upload is not None and upload.owner_id == owner.pk and not upload.complete:
+            count += 1
+    return count
 
 
 def access_upload(user: Any, upload_id: str) -> PartialUpload:

@@ -27,7 +27,6 @@ superseded run, if it is somehow still alive, stops at its next write and delete
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import logging
@@ -55,6 +54,7 @@ from assessment.record_pdf import event_json, json_bytes, record_json, render_re
 from assessment.records import Record, RecordFilters, load_records, row_key, search_records
 from delivery.records import RecordKey
 from delivery.roles import Role, roles_of
+from delivery.spreadsheets import csv_writer
 
 logger = logging.getLogger(__name__)
 
@@ -221,7 +221,7 @@ class ArchiveWriter:
         self.csv_spool = Spool()
         self.json_spool = Spool()
         self.events_spool = Spool()
-        self.csv = csv.writer(self.csv_spool.handle)
+        self.csv = csv_writer(self.csv_spool.handle)
         self.csv.writerow(MANIFEST_COLUMNS)
         self.missing = 0
         self.files = 0

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 
 from assessment.models import Outcome
 from assessment.records import RecordFilters
+from delivery.forms import IdField, RowChoiceField
 from delivery.models import Cohort
 
 
@@ -21,7 +22,7 @@ class RecordSearchForm(forms.Form):
     )
     unit = forms.CharField(required=False, max_length=40, label="Unit code")
     course = forms.CharField(required=False, max_length=40, label="Course code")
-    cohort = forms.ModelChoiceField(queryset=Cohort.objects.none(), required=False)
+    cohort = RowChoiceField(queryset=Cohort.objects.none(), required=False)
     outcome = forms.ChoiceField(
         required=False,
         choices=[("", "Any"), ("none", "No outcome yet"), *Outcome.Code.choices],
@@ -75,9 +76,9 @@ class RecordSearchForm(forms.Form):
 
 
 class QueueFilterForm(forms.Form):
-    cohort = forms.IntegerField(required=False, min_value=1)
-    unit = forms.IntegerField(required=False, min_value=1)
-    task = forms.IntegerField(required=False, min_value=1)
+    cohort = IdField(required=False)
+    unit = IdField(required=False)
+    task = IdField(required=False)
     waiting_days = forms.IntegerField(required=False, min_value=1, max_value=365)
 
 

@@ -7,7 +7,6 @@ auditor opens to the audit trail (assessment/middleware.py)."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
@@ -34,6 +33,7 @@ from assessment.forms import RecordSearchForm
 from assessment.models import Outcome
 from assessment.records import RecordFilters, load_record, search_records
 from delivery.records import RecordKey
+from delivery.spreadsheets import csv_writer
 
 PAGE_SIZE = 50
 
@@ -156,7 +156,7 @@ def outcomes_csv(request: HttpRequest) -> StreamingHttpResponse:
 
     form, scope = _form(request)
     filters = form.filters() if form.is_valid() else RecordFilters()
-    writer = csv.writer(_Echo())
+    writer = csv_writer(_Echo())
 
     def lines() -> Any:
         yield writer.writerow(OUTCOME_COLUMNS)

@@ -179,8 +179,8 @@ def open_link(token: str) -> ThirdPartyRequest:
 
 
 def link_url(token: str, *, base_url: str) -> str:
-    """The absolute link for the e-mail. `base_url` is the site's origin, e.g. from
-    `request.build_absolute_uri("/")` (the host is one of ALLOWED_HOSTS)."""
+    """The absolute link for the e-mail. `base_url` is the site's origin: PUBLIC_URL
+    (`delivery.links.public_origin()`), never the request's Host, which the client chose."""
     return base_url.rstrip("/") + reverse("assessment:third_party_report", args=[token])
 
 

@@ -15,7 +15,7 @@ from assessment import third_party_views
 urlpatterns = [
     path("report/<str:token>/", third_party_views.report, name="third_party_report"),
     path(
-        "cohorts/<int:cohort_id>/tasks/<int:task_id>/third-party",
+        "cohorts/<id:cohort_id>/tasks/<id:task_id>/third-party",
         third_party_views.request_report,
         name="third_party_request",
     ),

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from assessment import third_party
 from assessment.models import Item, Task, ThirdPartyRequest
+from delivery.links import public_origin
 from delivery.models import Enrolment
 from delivery.permissions import role_required
 from delivery.roles import Role
@@ -71,7 +72,7 @@ def request_report(request: HttpRequest, cohort_id: int, task_id: int) -> HttpRe
             cohort,
             requested_by=request.user,
             supervisor_email=request.POST.get("supervisor_email", ""),
-            base_url=request.build_absolute_uri("/"),
+            base_url=public_origin(),
         )
     except ValidationError as exc:
         for message in exc.messages:

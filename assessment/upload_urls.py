@@ -13,33 +13,33 @@ from assessment import uploads
 
 urlpatterns = [
     path(
-        "uploads/attempts/<int:attempt_id>/",
+        "uploads/attempts/<id:attempt_id>/",
         uploads.create_upload,
         name="evidence_upload_create",
     ),
     path(
-        "uploads/attempts/<int:attempt_id>/form",
+        "uploads/attempts/<id:attempt_id>/form",
         uploads.upload_form,
         name="evidence_upload_form",
     ),
     path(
-        "uploads/attempts/<int:attempt_id>/files",
+        "uploads/attempts/<id:attempt_id>/files",
         uploads.evidence_list,
         name="evidence_list",
     ),
     path("uploads/<slug:upload_id>", uploads.upload, name="evidence_upload"),
-    path("evidence/<int:evidence_id>/", uploads.evidence_file, name="evidence"),
+    path("evidence/<id:evidence_id>/", uploads.evidence_file, name="evidence"),
     path(
-        "evidence/<int:evidence_id>/preview",
+        "evidence/<id:evidence_id>/preview",
         uploads.evidence_file,
         {"variant": "preview"},
         name="evidence_preview",
     ),
     path(
-        "evidence/<int:evidence_id>/thumbnail",
+        "evidence/<id:evidence_id>/thumbnail",
         uploads.evidence_file,
         {"variant": "thumbnail"},
         name="evidence_thumbnail",
     ),
-    path("evidence/<int:evidence_id>/withdraw", uploads.withdraw, name="evidence_withdraw"),
+    path("evidence/<id:evidence_id>/withdraw", uploads.withdraw, name="evidence_withdraw"),
 ]

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from csp.constants import SELF
-from csp.decorators import csp_replace
+from csp.constants import NONE, SELF
+from csp.decorators import csp as csp_policy
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -62,6 +63,8 @@ _STATUS = {
     files.UnsupportedFileType: 415,
     files.OffsetMismatch: 409,
     files.UploadBusy: 423,
+    files.TooManyUploads: 429,
+    files.ImageTooLarge: 413,
 }
 
 
@@ -130,7 +133,9 @@ def _metadata(header: str) -> dict[str, str]:
 
 def _number(request: HttpRequest, header: str) -> int:
     value = request.headers.get(header, "")
-    if not value.isdigit():
+    # ASCII only: `isdigit` also accepts digits such as "²" that `int` refuses; and no more
+    # digits than any byte count has (`int` refuses thousands).
+    if not (value.isascii() and value.isdigit()) or len(value) > 19:
         raise ValidationError(f"{header} must be a whole number of bytes.")
     return int(value)
 
@@ -301,24 +306,36 @@ class _Slice:
         self._file.close()
 
 
+# One `bytes=first-last` or `bytes=-suffix`; ASCII digits only, and few enough of them for `int`.
+_BYTE_RANGE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})")
+
+
 def _range(header: str | None, size: int) -> tuple[int, int] | None:
-    """One `bytes=a-b` range (what video players ask for); None for none or several."""
+    """The one byte range a video player asks for, as (first, last) within the file.
+
+    None (the whole file) for no header, another unit or several ranges (RFC 9110 14.2: a
+    server may ignore them); ValueError (416) for a range that is malformed, backwards
+    (`bytes=5-2`) or starts past the end."""
     if not header or not header.startswith("bytes=") or "," in header:
         return None
-    first, _, last = header[6:].strip().partition("-")
+    match = _BYTE_RANGE.fullmatch(header.replace(" ", ""))
+    if match is None:
+        raise ValueError(header)
+    first, last = match.groups()
     if not first:
-        if not last.isdigit() or int(last) == 0:
+        if not last or int(last) == 0:
             raise ValueError(header)
         return max(size - int(last), 0), size - 1
-    if not first.isdigit() or (last and not last.isdigit()) or int(first) >= size:
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or (last and int(last) < start):
         raise ValueError(header)
-    return int(first), min(int(last), size - 1) if last else size - 1
+    return start, end
 
 
 def _file_response(
-    request: HttpRequest, field: FieldFile, *, content_type: str, filename: str
+    request: HttpRequest, field: FieldFile, *, content_type: str, filename: str, inline: bool
 ) -> HttpResponseBase:
-    inline = content_type in files.INLINE_TYPES
     size = field.size
     try:
         wanted = _range(request.headers.get("Range"), size)
@@ -350,17 +367,40 @@ def _file_response(
     return response
 
 
+# What a learner uploaded never runs in our origin: `sandbox` gives the file an opaque origin
+# of its own with scripts, forms and plugins off, whatever the browser takes it for (an HTML or
+# SVG body, a PDF with JavaScript), and it may fetch nothing. Only our own pages may frame it
+# (the marking page shows a PDF in an iframe; Chromium's viewer renders it under this policy,
+# tests/e2e/test_evidence_inert.py).
+EVIDENCE_POLICY: dict[str, Any] = {
+    "default-src": [NONE],
+    "frame-ancestors": [SELF],
+    "sandbox": True,
+}
+
+
+def _inline(evidence: Any) -> bool:
+    """Whether the original is shown in the browser (images, video, audio, PDF) rather than
+    downloaded. A photo without a viewing copy is one the server could not or would not decode
+    (damaged, or past the pixel limit before it existed): it is downloaded, so no browser is
+    made to decode it either."""
+    if evidence.content_type not in files.INLINE_TYPES:
+        return False
+    return bool(evidence.preview) or not evidence.content_type.startswith("image/")
+
+
 @login_required
 @require_safe
 @xframe_options_sameorigin
 # django-csp types a view as taking the request alone, hence the ignore.
-@csp_replace({"frame-ancestors": [SELF]})  # type: ignore[arg-type]
+@csp_policy(EVIDENCE_POLICY)  # type: ignore[arg-type]
 def evidence_file(
     request: HttpRequest, evidence_id: int, variant: str = "original"
 ) -> HttpResponseBase:
     """An evidence file, its viewing copy (`preview`: what the marking page shows) or its
     `thumbnail`: inline for images, video, audio and PDF (framed by our own pages only), a
-    download for anything else. Byte ranges for players, on the viewing copy too."""
+    download for anything else; always sandboxed (EVIDENCE_POLICY). Byte ranges for players,
+    on the viewing copy too."""
     evidence = access_evidence(request.user, evidence_id)
     if variant == "original":
         return _file_response(
@@ -368,6 +408,7 @@ def evidence_file(
             evidence.file,
             content_type=evidence.content_type,
             filename=evidence.original_name,
+            inline=_inline(evidence),
         )
     field = evidence.preview if variant == "preview" else evidence.thumbnail
     if not field:
@@ -378,7 +419,11 @@ def evidence_file(
         name = evidence.original_name
         if viewing_type != evidence.content_type:
             name = f"{stem}.jpg"
-        return _file_response(request, field, content_type=viewing_type, filename=name)
+        return _file_response(request, field, content_type=viewing_type, filename=name, inline=True)
     return _file_response(
-        request, field, content_type=files.THUMBNAIL_TYPE, filename=f"{stem}-thumbnail.jpg"
+        request,
+        field,
+        content_type=files.THUMBNAIL_TYPE,
+        filename=f"{stem}-thumbnail.jpg",
+        inline=True,
     )

@@ -70,6 +70,26 @@ class Env:
             return list(default or [])
         return [part.strip() for part in raw.split(",") if part.strip()]
 
+    def origin(self, name: str) -> str:
+        """An origin, `scheme://host[:port]` (http or https, no path), without a trailing
+        slash; "" when unset. A path, query or fragment is refused: absolute URLs are built by
+        appending a path to it."""
+        raw = self.string(name)
+        if not raw:
+            return ""
+        parts = urlsplit(raw)
+        if parts.scheme not in {"http", "https"}:
+            raise EnvError(name, f"expected http://host[:port] or https://host[:port], got {raw!r}")
+        if not parts.hostname:
+            raise EnvError(name, f"the host is missing in {raw!r}")
+        try:
+            parts.port  # noqa: B018 - evaluating it validates it
+        except ValueError:
+            raise EnvError(name, "the port is not a number") from None
+        if parts.path.strip("/") or parts.query or parts.fragment or parts.username:
+            raise EnvError(name, f"expected only scheme, host and port, got {raw!r}")
+        return f"{parts.scheme}://{parts.netloc.lower()}"
+
     def database(self, name: str) -> dict[str, Any] | None:
         """A PostgreSQL connection from a URL, or None when the variable is unset."""
         raw = self.string(name)

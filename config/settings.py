@@ -31,9 +31,21 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env.strings("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 
-# Credentials: the public host the issuer's did:web names (host[:port]), and the secret the
-# signing keys are encrypted with at rest (changing it makes existing keys unreadable).
-CREDENTIALS_HOST = env.string("CREDENTIALS_HOST", "localhost:8000")
+# The address people reach this deployment at, scheme included (https://learn.example.edu.au):
+# the one source of every absolute URL (credential ids and pages, LinkedIn and QR links, status
+# lists, links in e-mails). `make run` sets it to the address it serves; `check --deploy`
+# refuses a production start without it (delivery/checks.py).
+PUBLIC_URL_SET = env.is_set("PUBLIC_URL")
+# The did:web host of the issuer (host[:port]). Derived from PUBLIC_URL unless set: set it only
+# to keep signing as an earlier host's DID (see docs/moving-host.md).
+CREDENTIALS_HOST = env.string("CREDENTIALS_HOST")
+# Unset: deployments from before PUBLIC_URL set only CREDENTIALS_HOST and were served over
+# https at that host, which is what their credentials already name; else the address
+# `make run` serves by default.
+PUBLIC_URL = env.origin("PUBLIC_URL") or (
+    f"https://{CREDENTIALS_HOST}" if CREDENTIALS_HOST else "http://127.0.0.1:8000"
+)
+# The signing keys are encrypted at rest with this secret (changing it makes them unreadable).
 CREDENTIALS_KEY_SECRET = env.string("CREDENTIALS_KEY_SECRET", SECRET_KEY)
 CSRF_TRUSTED_ORIGINS = env.strings("CSRF_TRUSTED_ORIGINS")
 # Where each unit or course is published on the national register; credentials align to it.
@@ -52,6 +64,9 @@ CREDENTIALS_VERIFY_MAX_BYTES = 2 * 1024 * 1024
 
 # The provider this deployment serves (one deployment, one provider).
 PROVIDER_NAME = env.string("PROVIDER_NAME", "Riverbend Training College")
+# The provider's RTO code on the national register: Standards for RTOs require it wherever the
+# provider issues a certification (certificates, credential pages). A demo code under DEBUG.
+PROVIDER_RTO_CODE = env.string("PROVIDER_RTO_CODE", "91234" if DEBUG else "")
 TIME_ZONE = env.string("TIME_ZONE", "Australia/Sydney")
 LANGUAGE_CODE = "en-au"
 USE_I18N = True
@@ -261,6 +276,10 @@ VIDEO_EMBED_HOSTS = env.strings(
 
 # Evidence uploads: the largest single file, and where resumable uploads wait until complete.
 EVIDENCE_MAX_BYTES = env.integer("EVIDENCE_MAX_MB", 2048, minimum=1) * 1024 * 1024
+# Unfinished resumable uploads one person may hold at once (each reserves up to the size above).
+EVIDENCE_MAX_OPEN_UPLOADS = env.integer("EVIDENCE_MAX_OPEN_UPLOADS", 10, minimum=1)
+# The largest photo accepted: its header is read at upload, never its pixels.
+EVIDENCE_MAX_PIXELS = env.integer("EVIDENCE_MAX_MEGAPIXELS", 50, minimum=1) * 1_000_000
 # The marking queue and marking pages are cached under keys that change with every change to
 # them (assessment.views); these bound what no key holds: how far "waiting 3 hours" may lag on
 # the queue, a renamed learner, a file purged under retention. 0 turns the cache off.

@@ -6,7 +6,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from delivery import views as delivery_views
-from delivery.forms import QueuedPasswordResetForm
+from delivery.forms import LoginForm, QueuedPasswordResetForm
 
 admin.site.site_header = "Flipside administration"
 admin.site.site_title = "Flipside"
@@ -17,7 +17,11 @@ urlpatterns = [
     path("favicon.ico", delivery_views.favicon, name="favicon"),
     # The issuer's DID document (/.well-known/did.json) and, later, the verification pages.
     path("", include("credentials.urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=LoginForm),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password_reset/",

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import io
-import json
 import math
 import re
 import struct
@@ -33,6 +32,8 @@ from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape as xml_escape
 
 from PIL import Image, ImageDraw, ImageFont
+
+from credentials import jsontext
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_KEYWORD = b"openbadgecredential"
@@ -410,7 +411,9 @@ def _check_credential_text(text: str) -> str:
             "an embedded proof are supported."
         )
     try:
-        json.loads(stripped)
+        jsontext.loads(stripped)
+    except jsontext.TooDeep as exc:
+        raise BakingError(f"The credential baked into this image is refused: {exc}.") from None
     except ValueError:
         raise BakingError("The credential baked into this image is not valid JSON.") from None
     return stripped

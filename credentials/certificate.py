@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import segno
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 from weasyprint import CSS, HTML, Attachment
@@ -121,6 +122,8 @@ class CertificateData:
     credential_id: str
     verification_url: str
     document: str  # the signed credential JSON, exactly as stored
+    # The provider's code on the national register; an RTO shows it on every certification.
+    rto_code: str = ""
 
 
 def _display_name(user: Any) -> str:
@@ -155,6 +158,7 @@ def certificate_data(credential: Credential) -> CertificateData:
         credential_id=str(credential.public_id),
         verification_url=credential_url(credential.public_id),
         document=credential.document,
+        rto_code=str(settings.PROVIDER_RTO_CODE),
     )
 
 
@@ -189,6 +193,7 @@ def certificate_html(data: CertificateData) -> str:
     expires_on = _local_date(data.valid_until) if data.valid_until else None
     context = {
         "provider_name": clean_text(data.provider_name),
+        "rto_code": clean_text(data.rto_code),
         "learner_name": clean_text(data.learner_name),
         "achievement_name": clean_text(data.achievement_name),
         "human_code": clean_text(data.human_code),

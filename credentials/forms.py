@@ -5,7 +5,8 @@ from django.conf import settings
 
 
 class VerifyForm(forms.Form):
-    """A credential to verify: pasted JSON, or a file (JSON, or a badge with one baked in)."""
+    """A credential to verify: pasted JSON, or a file (JSON, a badge with one baked in, or a
+    certificate PDF with one attached)."""
 
     credential = forms.CharField(
         required=False,
@@ -15,7 +16,8 @@ class VerifyForm(forms.Form):
     file = forms.FileField(
         required=False,
         label="Or choose a file",
-        help_text="The credential's JSON file, or its badge image (PNG or SVG).",
+        help_text="The credential's JSON file, its badge image (PNG or SVG), or its "
+        "certificate (PDF), which carries the credential.",
     )
     too_large = False
 

@@ -24,13 +24,20 @@ from django.utils import timezone
 
 from credentials.models import SigningKey
 from credentials.signing import encode_multikey, generate_private_key
+from delivery.links import public_host
 
 DID_CONTEXTS = ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]
-DEFAULT_HOST = "localhost:8000"
 
 
 def credentials_host() -> str:
-    return str(getattr(settings, "CREDENTIALS_HOST", DEFAULT_HOST))
+    """The did:web host: `CREDENTIALS_HOST` when set (to keep an earlier host's DID), else the
+    host of `PUBLIC_URL`, where /.well-known/did.json is served."""
+    return str(getattr(settings, "CREDENTIALS_HOST", "") or "") or public_host()
+
+
+def configured_issuer_did() -> str:
+    """The issuer DID this process is configured to sign as."""
+    return issuer_did(credentials_host())
 
 
 def issuer_did(host: str) -> str:
@@ -39,6 +46,28 @@ def issuer_did(host: str) -> str:
     if not host or "/" in host:
         raise ValueError(f"not a host: {host!r}")
     return "did:web:" + quote(host, safe="")
+
+
+class IssuerMismatch(RuntimeError):
+    """This process is configured as another issuer than the one a list or credential names."""
+
+
+def check_issuer(stored: str, *, what: str) -> str:
+    """The DID to sign `what` as: `stored` (what it was first signed as), provided this process
+    is configured as that same issuer. A process started with another PUBLIC_URL or
+    CREDENTIALS_HOST must not re-sign an existing list as a different DID: every credential
+    pointing at the list would then name an issuer that never signed it."""
+    configured = configured_issuer_did()
+    if stored and stored != configured:
+        override = getattr(settings, "CREDENTIALS_HOST", "") or "unset"
+        raise IssuerMismatch(
+            f"refusing to sign {what} as {configured}: it belongs to the issuer {stored}. "
+            f"This process is configured for {credentials_host()} (PUBLIC_URL="
+            f"{settings.PUBLIC_URL}, CREDENTIALS_HOST {override}); start it with the "
+            "deployment's settings, or move the issuer to this host with "
+            "`manage.py move_issuer_host` (docs/moving-host.md)."
+        )
+    return configured
 
 
 def verification_method_id(did: str, key: SigningKey) -> str:

@@ -105,6 +105,9 @@ class StatusList(models.Model):
 
     size = models.PositiveIntegerField(default=DEFAULT_SIZE)
     bits = models.BinaryField()
+    # The DID that signs this list: fixed at creation, so a process configured for another
+    # host cannot re-sign it as a different issuer (credentials/keys.py, `check_issuer`).
+    issuer_id = models.CharField(max_length=255, blank=True)
     # The signed BitstringStatusListCredential, exactly as served.
     document = models.TextField(blank=True)
     signed_at = models.DateTimeField(null=True, blank=True)
@@ -138,6 +141,9 @@ class Credential(models.Model):
         Outcome, null=True, blank=True, on_delete=models.PROTECT, related_name="credentials"
     )
     signing_key = models.ForeignKey(SigningKey, on_delete=models.PROTECT, related_name="+")
+    # The issuer DID named in `document`, kept as a column so a move of host can find what
+    # each credential was signed as (move_issuer_host).
+    issuer_id = models.CharField(max_length=255, blank=True)
     issued_at = models.DateTimeField(default=timezone.now)
     valid_from = models.DateTimeField()
     valid_until = models.DateTimeField(null=True, blank=True)

@@ -1,5 +1,5 @@
-"""Reading credentials: the learner's wallet, the administrators' lists, and the cached public
-views (whose bytes change only when a credential's status does)."""
+"""Reading credentials: the learner's wallet, the administrators' lists, and the cached badge
+images."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from credentials.models import Credential, ExpiryReminder
@@ -16,10 +16,21 @@ from credentials.models import Credential, ExpiryReminder
 PUBLIC_CACHE_SECONDS = 3600
 
 
-def wallet(learner: Any) -> QuerySet[Credential]:
-    """Every credential issued to `learner`, newest first, with what the wallet shows."""
-    return Credential.objects.filter(learner=learner).select_related(
-        "achievement__unit", "achievement__course"
+def wallet(learner: Any, *, now: datetime | None = None) -> QuerySet[Credential]:
+    """Every credential issued to `learner`: those in force first (what they share), then not
+    yet valid, expired and revoked; newest first within each."""
+    now = now or timezone.now()
+    standing = Case(
+        When(revoked_at__isnull=False, then=Value(3)),
+        When(valid_until__lte=now, then=Value(2)),
+        When(valid_from__gt=now, then=Value(1)),
+        default=Value(0),
+    )
+    return (
+        Credential.objects.filter(learner=learner)
+        .select_related("achievement__unit", "achievement__course")
+        .annotate(standing=standing)
+        .order_by("standing", "-issued_at", "-id")
     )
 
 
@@ -75,48 +86,20 @@ def search(
     return found.order_by("-issued_at", "-id")
 
 
-# --- the public views' cache ---------------------------------------------------------------
+# --- the badge images' cache ------------------------------------------------------------------
+# Only bytes that never depend on a credential's status are cached: what shows status (the
+# page, the JSON a verifier reads, the status lists) is read from the database on every request,
+# so a revocation made by any process is seen at once, whatever the cache backend.
 
 
 def _key(public_id: uuid.UUID | str, kind: str) -> str:
     return f"credentials:public:{kind}:{public_id}"
 
 
-def cached_public(public_id: uuid.UUID | str, kind: str) -> Any:
-    """The cached view, unless the moment its status changes by itself has come: checked here
-    rather than left to the cache's own expiry, which runs on the cache server's clock."""
-    entry = cache.get(_key(public_id, kind))
-    if entry is None:
-        return None
-    value, stale_at = entry
-    if stale_at is not None and timezone.now() >= stale_at:
-        return None
-    return value
+def cached_image(public_id: uuid.UUID | str, kind: str) -> bytes | None:
+    value = cache.get(_key(public_id, kind))
+    return value if isinstance(value, bytes) else None
 
 
-def cache_public(
-    public_id: uuid.UUID | str, kind: str, value: Any, *, credential: Credential | None
-) -> None:
-    """Cache a public view of a credential until its status could next change by itself
-    (it becomes valid, or expires), and at most an hour; revocation deletes it at once."""
-    timeout = PUBLIC_CACHE_SECONDS
-    stale_at = None
-    if credential is not None:
-        now = timezone.now()
-        upcoming = [
-            moment
-            for moment in (credential.valid_from, credential.valid_until)
-            if moment is not None and moment > now
-        ]
-        if upcoming:
-            stale_at = min(upcoming)
-            timeout = min(timeout, max(1, int((stale_at - now).total_seconds()) + 1))
-    cache.set(_key(public_id, kind), (value, stale_at), timeout)
-
-
-def forget_public_view(public_id: uuid.UUID | str) -> None:
-    cache.delete_many([_key(public_id, kind) for kind in ("page", "meta")])
-
-
-def status_list_key(pk: int) -> str:
-    return f"credentials:status-list:{pk}"
+def cache_image(public_id: uuid.UUID | str, kind: str, png: bytes) -> None:
+    cache.set(_key(public_id, kind), png, PUBLIC_CACHE_SECONDS)

@@ -7,12 +7,13 @@ import json
 import secrets
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -39,8 +40,8 @@ from credentials.openbadges import (
     clean_text,
     new_salt,
 )
-from credentials.selectors import forget_public_view, status_list_key
 from credentials.signing import sign_credential
+from delivery.links import absolute_url, public_origin
 from delivery.models import Course, Unit
 from delivery.notifications import notify_user
 
@@ -104,12 +105,12 @@ def achievement_for_course(course: Course) -> Achievement:
 
 def issuer_profile() -> Issuer:
     """The issuer as it appears in credentials: the first `IssuerProfile`, else the host."""
-    host = keys.credentials_host()
+    did = keys.configured_issuer_did()
     profile = IssuerProfile.objects.first()
     if profile is None:  # not set up in the admin yet: the provider this deployment serves
-        return Issuer(id=keys.issuer_did(host), name=settings.PROVIDER_NAME, url=f"https://{host}")
+        return Issuer(id=did, name=settings.PROVIDER_NAME, url=public_origin())
     return Issuer(
-        id=keys.issuer_did(host),
+        id=did,
         name=profile.name,
         url=profile.url,
         email=profile.email,
@@ -118,7 +119,7 @@ def issuer_profile() -> Issuer:
 
 
 def credential_url(public_id: uuid.UUID) -> str:
-    return f"https://{keys.credentials_host()}/credentials/{public_id}"
+    return absolute_url(f"/credentials/{public_id}")
 
 
 def subject_id(issuer_id: str, learner_pk: int) -> str:
@@ -127,7 +128,6 @@ def subject_id(issuer_id: str, learner_pk: int) -> str:
 
 
 def _achievement_data(achievement: Achievement) -> AchievementData:
-    host = keys.credentials_host()
     is_unit = achievement.unit_id is not None
     alignments: tuple[Alignment, ...] = ()
     register = str(getattr(settings, "CREDENTIALS_REGISTER_URL", ""))
@@ -142,13 +142,13 @@ def _achievement_data(achievement: Achievement) -> AchievementData:
             ),
         )
     return AchievementData(
-        id=f"https://{host}/achievements/{achievement.public_id}",
+        id=absolute_url(f"/achievements/{achievement.public_id}"),
         name=achievement.name,
         description=achievement.description,
         criteria_narrative=achievement.criteria_narrative,
         human_code=achievement.human_code,
         achievement_type="Competency" if is_unit else "Certificate",
-        image=f"https://{host}/achievements/{achievement.public_id}/image.png",
+        image=absolute_url(f"/achievements/{achievement.public_id}/image.png"),
         alignments=alignments,
     )
 
@@ -171,7 +171,7 @@ def achievement_json(achievement: Achievement) -> dict[str, Any]:
 
 
 def status_list_url(status_list: StatusList) -> str:
-    return f"https://{keys.credentials_host()}/credentials/status/{status_list.pk}"
+    return absolute_url(f"/credentials/status/{status_list.pk}")
 
 
 def _sign(document: dict[str, Any], *, issuer_id: str, now: datetime) -> tuple[dict, SigningKey]:
@@ -192,9 +192,15 @@ def _dump(document: dict[str, Any]) -> str:
 def sign_status_list(status_list: StatusList, *, now: datetime | None = None) -> None:
     """Publish the list's current bits as a newly signed `BitstringStatusListCredential`."""
     now = now or timezone.now()
-    issuer_id = keys.issuer_did(keys.credentials_host())
+    issuer_id = keys.check_issuer(status_list.issuer_id, what=f"status list {status_list.pk}")
+    # Credentials point at the list's URL as first published: keep it.
+    list_url = (
+        json.loads(status_list.document)["id"]
+        if status_list.document
+        else status_list_url(status_list)
+    )
     unsigned = status.list_credential(
-        list_url=status_list_url(status_list),
+        list_url=list_url,
         issuer_id=issuer_id,
         bits=bytes(status_list.bits),
         valid_from=now,
@@ -202,9 +208,8 @@ def sign_status_list(status_list: StatusList, *, now: datetime | None = None) ->
     signed, _ = _sign(unsigned, issuer_id=issuer_id, now=now)
     status_list.document = _dump(signed)
     status_list.signed_at = now
-    status_list.save(update_fields=["bits", "document", "signed_at"])
-    key = status_list_key(status_list.pk)
-    transaction.on_commit(lambda: cache.delete(key))
+    status_list.issuer_id = issuer_id
+    status_list.save(update_fields=["bits", "document", "signed_at", "issuer_id"])
 
 
 def _status_list_with_room() -> StatusList:
@@ -214,7 +219,9 @@ def _status_list_with_room() -> StatusList:
     if current is not None and current.credentials.count() < current.size // 2:
         return current
     with transaction.atomic():
-        created = StatusList.objects.create(bits=status.empty_bits(StatusList.DEFAULT_SIZE))
+        created = StatusList.objects.create(
+            bits=status.empty_bits(StatusList.DEFAULT_SIZE), issuer_id=keys.configured_issuer_did()
+        )
         sign_status_list(created)
     return created
 
@@ -246,6 +253,8 @@ def _issue(
     now = timezone.now()
     valid_until = add_months(valid_from, validity_months) if validity_months else None
     status_list = _status_list_with_room()
+    # The list names the deployment's issuer; a process configured otherwise stops here.
+    keys.check_issuer(status_list.issuer_id, what=f"a credential in status list {status_list.pk}")
     status_index = _allocate_status_index(status_list)
     unsigned = build_credential(
         CredentialData(
@@ -273,6 +282,7 @@ def _issue(
             valid_from=valid_from,
             valid_until=valid_until,
             document=_dump(signed),
+            issuer_id=issuer.id,
             status_list=status_list,
             status_index=status_index,
         )
@@ -465,14 +475,8 @@ def revoke_credential(credential: Credential, *, by: Any, reason: str) -> bool:
             unit=locked.achievement.unit,
             data={"public_id": str(locked.public_id), "reason": reason},
         )
-        transaction.on_commit(lambda: forget_cached(locked))
     credential.refresh_from_db()
     return True
-
-
-def forget_cached(credential: Credential) -> None:
-    """Drop what the public pages cached for this credential (its status changed)."""
-    forget_public_view(credential.public_id)
 
 
 def stored_document(credential: Credential) -> dict[str, Any]:
@@ -550,4 +554,103 @@ def send_expiry_reminders(*, now: datetime | None = None) -> int:
 
 
 def site_url(path: str) -> str:
-    return f"https://{keys.credentials_host()}{path}"
+    return absolute_url(path)
+
+
+@dataclass(frozen=True)
+class IssuerMove:
+    """What `move_issuer_host` re-signed (or, in a dry run, would re-sign)."""
+
+    to: str
+    moved_from: frozenset[str]
+    status_lists: int
+    credentials: int
+
+
+def _rehome(value: Any, *, dids: dict[str, str], origins: dict[str, str]) -> Any:
+    """`value` with every old issuer DID (and its key ids, `did#key`) and every URL on an old
+    origin rewritten to the new ones; the proof is left out (it is made again)."""
+    if isinstance(value, dict):
+        return {
+            key: _rehome(item, dids=dids, origins=origins)
+            for key, item in value.items()
+            if key != "proof"
+        }
+    if isinstance(value, list):
+        return [_rehome(item, dids=dids, origins=origins) for item in value]
+    if isinstance(value, str):
+        for old, new in dids.items():
+            if value == old or value.startswith(old + "#"):
+                return new + value[len(old) :]
+        for old, new in origins.items():
+            if value == old or value.startswith(old + "/"):
+                return new + value[len(old) :]
+    return value
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def move_issuer_host(*, dry_run: bool = False) -> IssuerMove:
+    """Re-sign every status list and credential recorded under another issuer DID as the
+    issuer this process is configured for, with every URL they carry moved to PUBLIC_URL.
+
+    The procedure for moving a deployment to a new host (docs/moving-host.md): run it once
+    with the new settings. One transaction, rows locked; each credential keeps its id path,
+    dates, subject and status index, gets a new proof by the active key, an audit event
+    (`credential.moved`), and its certificate rendered again after commit. Copies held
+    elsewhere (downloaded JSON, baked badges, PDFs) still name the old issuer. Idempotent:
+    a second run finds nothing to move.
+    """
+    new_did = keys.configured_issuer_did()
+    new_origin = public_origin()
+    now = timezone.now()
+    with transaction.atomic():
+        lists = list(StatusList.objects.select_for_update().exclude(issuer_id=new_did))
+        credentials = list(
+            Credential.objects.select_for_update(of=("self",))
+            .select_related("achievement", "learner")
+            .exclude(issuer_id=new_did)
+        )
+        moved_from = frozenset(
+            issuer
+            for issuer in [*(sl.issuer_id for sl in lists), *(c.issuer_id for c in credentials)]
+            if issuer
+        )
+        result = IssuerMove(new_did, moved_from, len(lists), len(credentials))
+        if dry_run:
+            return result
+        for status_list in lists:
+            status_list.issuer_id = new_did
+            status_list.document = ""  # published again at its URL on the new origin
+            sign_status_list(status_list, now=now)
+        for credential in credentials:
+            document = stored_document(credential)
+            issuer = document.get("issuer")
+            old_did = str(issuer.get("id", "") if isinstance(issuer, dict) else issuer)
+            old_origin = _origin_of(str(document.get("id", "")))
+            moved = _rehome(document, dids={old_did: new_did}, origins={old_origin: new_origin})
+            signed, signing_key = _sign(moved, issuer_id=new_did, now=now)
+            credential.document = _dump(signed)
+            credential.issuer_id = new_did
+            credential.signing_key = signing_key
+            credential.save(update_fields=["document", "issuer_id", "signing_key"])
+            record_event(
+                "credential.moved",
+                credential,
+                actor=None,
+                learner=credential.learner,
+                unit=credential.achievement.unit,
+                data={"public_id": str(credential.public_id), "from": old_did, "to": new_did},
+            )
+        transaction.on_commit(lambda: _render_again([c.pk for c in credentials]))
+    return result
+
+
+def _render_again(credential_ids: list[int]) -> None:
+    from credentials.tasks import render_certificate
+
+    for pk in credential_ids:
+        render_certificate.delay(pk, force=True)

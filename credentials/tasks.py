@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.db import OperationalError
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
@@ -11,9 +15,16 @@ def issue_credentials_for_outcome(outcome_id: int) -> str | None:
     Safe to run twice or redelivered after a crash: issuance is idempotent by unique
     constraints. Only database hiccups (locks, lost connections) are retried.
     """
+    from credentials.keys import IssuerMismatch
     from credentials.services import issue_unit_credential
 
-    credential = issue_unit_credential(outcome_id)
+    try:
+        credential = issue_unit_credential(outcome_id)
+    except IssuerMismatch as exc:
+        # A configuration error, not a transient one: retrying cannot help, and in the
+        # embedded mode this runs inside the assessor's request, which must not fail for it.
+        logger.error("credential for outcome %s not issued: %s", outcome_id, exc)
+        return None
     return str(credential.public_id) if credential is not None else None
 
 

@@ -11,6 +11,7 @@ not do (it would let anyone make us send requests); the finding says so.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -20,9 +21,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from django.utils import timezone
+from django.utils.formats import date_format
 from jsonschema import Draft201909Validator
+from pypdf import PdfReader
 
-from credentials import baking, keys, status
+from credentials import baking, jsontext, keys, status
 from credentials.models import Credential, StatusList
 from credentials.signing import (
     KeyResolutionError,
@@ -30,6 +33,7 @@ from credentials.signing import (
     did_key_resolver,
     verify_credential,
 )
+from delivery.links import public_origin
 
 SCHEMA_PATH = Path(__file__).with_name("schema") / "ob_v3p0_achievementcredential_schema.json"
 CREDENTIAL_TYPES = {"OpenBadgeCredential", "AchievementCredential"}
@@ -54,6 +58,9 @@ class Report:
     credential: dict[str, Any] | None = None
     verdict: Verdict = "invalid"
     revocation_reason: str = ""
+    # The credential's dates as read, for the page to show in the provider's zone.
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
 
     @property
     def verified(self) -> bool:
@@ -77,9 +84,52 @@ def _schema_validator() -> Draft201909Validator:
     return Draft201909Validator(json.loads(SCHEMA_PATH.read_text()))
 
 
+PDF_SIGNATURE = b"%PDF-"
+# The name credentials/certificate.py attaches the signed credential under (not imported from
+# there: that would load WeasyPrint into every process that verifies).
+ATTACHMENT_NAME = "credential.json"
+
+
+class NotACertificate(ValueError):
+    """A PDF that does not carry a credential as our certificates do."""
+
+
+def credential_in_pdf(data: bytes, *, max_bytes: int = baking.MAX_IMAGE_BYTES) -> str:
+    """The credential JSON text attached to a certificate PDF (as `credential.json`, the way
+    credentials/certificate.py attaches it); `NotACertificate` saying why not."""
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        attachments = reader.attachments
+        found = attachments.get(ATTACHMENT_NAME)
+    except Exception as exc:  # a hostile PDF can fail anywhere in the parser: say so, not 500
+        raise NotACertificate(f"this PDF cannot be read ({type(exc).__name__})") from None
+    if not found:
+        names = ", ".join(sorted(attachments)[:5]) or "none"
+        raise NotACertificate(
+            f"this PDF carries no credential (no attachment named {ATTACHMENT_NAME}; "
+            f"attachments: {names})"
+        )
+    raw = found[0]
+    if len(raw) > max_bytes:
+        raise NotACertificate("the credential attached to this PDF is too large")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotACertificate("the credential attached to this PDF is not UTF-8 text") from None
+
+
 def _parse(data: bytes, report: Report) -> dict[str, Any] | None:
     text: str
-    if data.startswith(baking.PNG_SIGNATURE) or data.lstrip()[:5] in (
+    if data.startswith(PDF_SIGNATURE):
+        try:
+            text = credential_in_pdf(data)
+        except NotACertificate as exc:
+            report.add("format", "fail", str(exc))
+            return None
+        report.add(
+            "format", "pass", f"a certificate PDF, carrying a credential as {ATTACHMENT_NAME}"
+        )
+    elif data.startswith(baking.PNG_SIGNATURE) or data.lstrip()[:5] in (
         b"<?xml",
         b"<svg ",
         b"<svg\n",
@@ -97,10 +147,12 @@ def _parse(data: bytes, report: Report) -> dict[str, Any] | None:
             report.add("format", "fail", "not UTF-8 text, nor a PNG or SVG badge image")
             return None
     try:
-        document = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        message = getattr(exc, "msg", "nested too deeply")
-        report.add("format", "fail", f"not valid JSON: {message}")
+        document = jsontext.loads(text)
+    except jsontext.TooDeep as exc:
+        report.add("format", "fail", f"refused: the JSON is {exc}")
+        return None
+    except json.JSONDecodeError as exc:
+        report.add("format", "fail", f"not valid JSON: {exc.msg}")
         return None
     if not isinstance(document, dict):
         report.add("format", "fail", "the JSON is not an object (a credential is one)")
@@ -131,7 +183,7 @@ def _schema(document: dict[str, Any], report: Report) -> None:
 
 
 def _resolver(issuer_id: str) -> Any:
-    own = keys.issuer_did(keys.credentials_host())
+    own = keys.configured_issuer_did()
     if issuer_id == own:
         return did_document_resolver(keys.did_document())
     if issuer_id.startswith("did:key:"):
@@ -168,31 +220,37 @@ def _parse_date(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
+def _day(moment: datetime) -> str:
+    """A date as the public page shows it: in the provider's time zone."""
+    return date_format(timezone.localtime(moment), "j F Y")
+
+
 def _dates(document: dict[str, Any], report: Report, now: datetime) -> Verdict | None:
     valid_from = _parse_date(document.get("validFrom"))
     if valid_from is None:
         report.add("dates", "fail", "validFrom is missing or not a date-time with a time zone")
         return "invalid"
+    report.valid_from = valid_from
     if valid_from > now:
-        report.add("dates", "fail", f"not valid until {valid_from:%d %B %Y %H:%M} UTC")
+        local = timezone.localtime(valid_from)
+        report.add("dates", "fail", f"not valid until {date_format(local, 'j F Y, g:i a')}")
         return "not_yet_valid"
     if "validUntil" in document:
         valid_until = _parse_date(document["validUntil"])
         if valid_until is None:
             report.add("dates", "fail", "validUntil is not a date-time with a time zone")
             return "invalid"
+        report.valid_until = valid_until
         if valid_until <= now:
-            report.add("dates", "fail", f"expired on {valid_until:%d %B %Y}")
+            report.add("dates", "fail", f"expired on {_day(valid_until)}")
             return "expired"
-        report.add(
-            "dates", "pass", f"valid from {valid_from:%d %B %Y} until {valid_until:%d %B %Y}"
-        )
+        report.add("dates", "pass", f"valid from {_day(valid_from)} until {_day(valid_until)}")
     else:
-        report.add("dates", "pass", f"valid from {valid_from:%d %B %Y}, with no expiry")
+        report.add("dates", "pass", f"valid from {_day(valid_from)}, with no expiry")
     return None
 
 
-_OWN_LIST = re.compile(r"^https://(?P<host>[^/]+)/credentials/status/(?P<pk>\d+)$")
+_OWN_LIST = re.compile(r"^(?P<origin>https?://[^/]+)/credentials/status/(?P<pk>\d+)$")
 
 
 def _status(document: dict[str, Any], report: Report) -> Verdict | None:
@@ -207,7 +265,7 @@ def _status(document: dict[str, Any], report: Report) -> Verdict | None:
             continue
         url = str(item.get("statusListCredential", ""))
         match = _OWN_LIST.match(url)
-        if match is None or match["host"] != keys.credentials_host():
+        if match is None or match["origin"] != public_origin():
             report.add(
                 "status",
                 "warn",

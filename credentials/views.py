@@ -1,7 +1,7 @@
 """Credential pages: public (verification page, signed JSON, status lists, DID document, the
 verify endpoint), the learner's wallet and downloads, and the administrators' list and
-revocation. Public views are cached: a credential's bytes never change and its status changes
-only on revocation (which clears the cache) or at its dates (when the cache entry ends)."""
+revocation. What shows a status is read from the database on every request (any process may
+revoke); only badge images, which never show one, are cached."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import (
     FileResponse,
@@ -24,7 +23,6 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -33,7 +31,7 @@ from django_ratelimit.core import is_ratelimited
 
 from credentials import baking, selectors, services
 from credentials.forms import RevokeForm, VerifyForm
-from credentials.keys import did_document
+from credentials.keys import IssuerMismatch, did_document
 from credentials.models import Achievement, Credential, StatusList
 from credentials.verification import verify_submission
 from delivery.permissions import audits_cohort, role_required
@@ -74,6 +72,7 @@ def _public_context(credential: Credential) -> dict[str, Any]:
         "did_url": services.site_url(reverse("credentials:did_json")),
         "verify_url": services.site_url(reverse("credentials:verify")),
         "provider_name": settings.PROVIDER_NAME,
+        "rto_code": settings.PROVIDER_RTO_CODE,
     }
 
 
@@ -86,13 +85,14 @@ def _units(credential: Credential) -> list[Any]:
 
 @require_GET
 def credential_page(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """The public verification page: anyone with the link sees the credential and its status."""
-    html = selectors.cached_public(public_id, "page")
-    if html is None:
-        credential = _public_credential(public_id)
-        html = render_to_string("credentials/public.html", _public_context(credential))
-        selectors.cache_public(public_id, "page", html, credential=credential)
-    response = HttpResponse(html)
+    """The public verification page: anyone with the link sees the credential and its status
+    (read now, never cached: a revocation by any process shows at once); its owner also sees
+    every way to share it."""
+    credential = _public_credential(public_id)
+    context = _public_context(credential)
+    if request.user.is_authenticated and request.user.pk == credential.learner_id:
+        context["share"] = share_links(credential)
+    response = render(request, "credentials/public.html", context)
     response["Cache-Control"] = "no-cache"
     return response
 
@@ -108,17 +108,10 @@ def credential_id(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 
 @require_GET
 def credential_json(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """The credential exactly as signed (its bytes never change, so it caches for long)."""
-    text = selectors.cached_public(public_id, "json")
+    """The credential exactly as signed."""
+    text = Credential.objects.filter(public_id=public_id).values_list("document", flat=True).first()
     if text is None:
-        text = (
-            Credential.objects.filter(public_id=public_id)
-            .values_list("document", flat=True)
-            .first()
-        )
-        if text is None:
-            raise Http404("No such credential.")
-        selectors.cache_public(public_id, "json", text, credential=None)
+        raise Http404("No such credential.")
     response = HttpResponse(text, content_type=VC_CONTENT_TYPE)
     response["Access-Control-Allow-Origin"] = "*"
     response["Content-Disposition"] = f'inline; filename="credential-{public_id}.json"'
@@ -128,11 +121,11 @@ def credential_json(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @require_GET
 def credential_image(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """The badge image without a credential baked in, for link previews (Open Graph)."""
-    png = selectors.cached_public(public_id, "image")
+    png = selectors.cached_image(public_id, "image")
     if png is None:
         credential = _public_credential(public_id)
         png = baking.badge_png(**_badge_args(credential))
-        selectors.cache_public(public_id, "image", png, credential=None)
+        selectors.cache_image(public_id, "image", png)
     response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "public, max-age=86400"
     return response
@@ -174,13 +167,13 @@ def achievement_page(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
 @require_GET
 def achievement_image(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """The achievement's badge image (the `image` inside its credentials)."""
-    png = selectors.cached_public(public_id, "achievement-image")
+    png = selectors.cached_image(public_id, "achievement-image")
     if png is None:
         achievement = get_object_or_404(
             Achievement.objects.select_related("course"), public_id=public_id
         )
         png = baking.badge_png(**_achievement_badge_args(achievement))
-        selectors.cache_public(public_id, "achievement-image", png, credential=None)
+        selectors.cache_image(public_id, "achievement-image", png)
     response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "public, max-age=86400"
     response["Access-Control-Allow-Origin"] = "*"
@@ -189,17 +182,14 @@ def achievement_image(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
 
 @require_GET
 def status_list(request: HttpRequest, pk: int) -> HttpResponse:
-    """A signed BitstringStatusListCredential; verifiers fetch it to check revocation."""
-    key = selectors.status_list_key(pk)
-    text = cache.get(key)
-    if text is None:
-        text = StatusList.objects.filter(pk=pk).values_list("document", flat=True).first()
-        if not text:
-            raise Http404("No such status list.")
-        cache.set(key, text, selectors.PUBLIC_CACHE_SECONDS)
+    """A signed BitstringStatusListCredential; verifiers fetch it to check revocation. Read
+    from the database each time, so a revocation is served at once by every process."""
+    text = StatusList.objects.filter(pk=pk).values_list("document", flat=True).first()
+    if not text:
+        raise Http404("No such status list.")
     response = HttpResponse(text, content_type=VC_CONTENT_TYPE)
     response["Access-Control-Allow-Origin"] = "*"
-    response["Cache-Control"] = "public, max-age=60"
+    response["Cache-Control"] = "no-cache"
     return response
 
 
@@ -278,16 +268,11 @@ def _verify_refused(request: HttpRequest, as_json: bool, status: int, message: s
 @login_required
 @require_GET
 def wallet(request: HttpRequest) -> HttpResponse:
-    """Every credential the signed-in learner holds, with its downloads and sharing."""
-    credentials = list(selectors.wallet(request.user))
+    """Every credential the signed-in learner holds, valid ones first, each with every way to
+    keep and share it."""
     rows = [
-        {
-            "credential": credential,
-            "status": credential.status,
-            "page_url": services.site_url(reverse("credentials:page", args=[credential.public_id])),
-            "linkedin_url": linkedin_url(credential),
-        }
-        for credential in credentials
+        {"credential": credential, "status": credential.status, "share": share_links(credential)}
+        for credential in selectors.wallet(request.user)
     ]
     return render(
         request,
@@ -296,20 +281,39 @@ def wallet(request: HttpRequest) -> HttpResponse:
     )
 
 
+def share_links(credential: Credential) -> dict[str, str]:
+    """What the owner needs to keep and share a credential: its public page (absolute, from
+    PUBLIC_URL, as it leaves the site), LinkedIn's "Add to profile" and Facebook's share links,
+    and the downloads."""
+    page_url = services.site_url(reverse("credentials:page", args=[credential.public_id]))
+    return {
+        "page_url": page_url,
+        "linkedin_url": linkedin_url(credential),
+        "facebook_url": "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": page_url}),
+        "certificate_url": reverse("credentials:certificate", args=[credential.public_id]),
+        "png_url": reverse("credentials:badge", args=[credential.public_id, "png"]),
+        "svg_url": reverse("credentials:badge", args=[credential.public_id, "svg"]),
+        "json_url": reverse("credentials:json", args=[credential.public_id]),
+    }
+
+
 def linkedin_url(credential: Credential) -> str:
-    """LinkedIn's "Add to profile" link for a certification, pre-filled."""
+    """LinkedIn's "Add to profile" link for a certification, pre-filled; its month and year
+    are the provider's, as the certificate and the public page show them."""
+    issued = timezone.localtime(credential.valid_from)
     params = {
         "startTask": "CERTIFICATION_NAME",
         "name": credential.achievement.name,
         "organizationName": services.issuer_profile().name,
-        "issueYear": credential.valid_from.year,
-        "issueMonth": credential.valid_from.month,
+        "issueYear": issued.year,
+        "issueMonth": issued.month,
         "certUrl": services.site_url(reverse("credentials:page", args=[credential.public_id])),
         "certId": str(credential.public_id),
     }
     if credential.valid_until is not None:
-        params["expirationYear"] = credential.valid_until.year
-        params["expirationMonth"] = credential.valid_until.month
+        expires = timezone.localtime(credential.valid_until)
+        params["expirationYear"] = expires.year
+        params["expirationMonth"] = expires.month
     return "https://www.linkedin.com/profile/add?" + urlencode(params)
 
 
@@ -355,6 +359,7 @@ def certificate(request: HttpRequest, public_id: uuid.UUID) -> FileResponse:
     credential = services.ensure_certificate(_owned(request, public_id))
     response = FileResponse(
         credential.certificate.open("rb"),
+        as_attachment=True,  # a file the learner keeps, prints or uploads elsewhere
         filename=f"{credential.achievement.human_code}-certificate.pdf",
         content_type="application/pdf",
     )
@@ -425,9 +430,14 @@ def revoke(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     )
     form = RevokeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if services.revoke_credential(
-            credential, by=request.user, reason=form.cleaned_data["reason"]
-        ):
+        try:
+            revoked = services.revoke_credential(
+                credential, by=request.user, reason=form.cleaned_data["reason"]
+            )
+        except IssuerMismatch as exc:  # misconfigured process: nothing was changed
+            messages.error(request, f"Not revoked: {exc}")
+            return redirect("credentials:manage")
+        if revoked:
             messages.success(
                 request,
                 f"Revoked {credential.achievement.name} for {credential.learner.get_full_name()}.",

@@ -1,18 +1,60 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
-from django.contrib.auth.forms import PasswordResetForm
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.core.exceptions import ValidationError
 from django.template import loader
 
+from delivery.converters import MAX_ID, parse_id
+from delivery.links import public_origin
 from delivery.tasks import send_email
+
+
+class IdField(forms.IntegerField):
+    """A row's id in a query or form: 1 .. the largest bigint, so a 20-digit one is an invalid
+    value (a filter ignored, a form refused), never an overflow in the database."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
+
+
+class RowChoiceField(forms.ModelChoiceField):
+    """ModelChoiceField that refuses an id no row can have before it reaches the database."""
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values:
+            return None
+        model = self.queryset.model if self.queryset is not None else None
+        if parse_id(value) is None and not (model is not None and isinstance(value, model)):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class LoginForm(AuthenticationForm):
+    """Django's sign-in form with the username's length enforced. Django sets the limit on the
+    field after the field made its validators, so only the browser checked it: a 3,000-character
+    name reached authenticate() and django-axes' record of the failure (a varchar(255), so a
+    500 on PostgreSQL). Such a name gets the usual answer to a wrong sign-in."""
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username") or ""
+        limit = getattr(self.fields["username"], "max_length", None) or 150
+        if len(username) > limit:
+            raise self.get_invalid_login_error()
+        return super().clean()
 
 
 class QueuedPasswordResetForm(PasswordResetForm):
     """Password reset whose e-mail goes through Celery, so a slow mail server never holds a page.
 
     The answer is the same whether or not the address is known (Django's own behaviour).
+    The link in it is built from PUBLIC_URL.
     """
 
     def send_mail(
@@ -24,6 +66,15 @@ class QueuedPasswordResetForm(PasswordResetForm):
         to_email: str,
         html_email_template_name: str | None = None,
     ) -> None:
+        # The link is opened from an inbox: the deployment's public address, not the Host
+        # header of the request that asked (a client-chosen or internal name).
+        origin = urlsplit(public_origin())
+        context = {
+            **context,
+            "protocol": origin.scheme,
+            "domain": origin.netloc,
+            "site_name": settings.PROVIDER_NAME,
+        }
         subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
         body = loader.render_to_string(email_template_name, context)
         html = (
@@ -54,5 +105,6 @@ class AnnouncementForm(forms.Form):
 
 
 class GridSortForm(forms.Form):
-    sort = forms.RegexField(regex=r"^(name|progress|module:\d+)$", required=False)
-    module = forms.IntegerField(required=False, min_value=1)
+    # [0-9], not \d: \d also matches digits such as "²" that int() refuses.
+    sort = forms.RegexField(regex=r"^(name|progress|module:[0-9]{1,19})$", required=False)
+    module = IdField(required=False)

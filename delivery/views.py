@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 import mimetypes
 from pathlib import PurePosixPath
 from typing import Any
@@ -31,6 +30,7 @@ from delivery.permissions import (
     role_required,
 )
 from delivery.roles import ROLE_HOMES, Role, ordered_roles
+from delivery.spreadsheets import csv_writer
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -240,7 +240,7 @@ def cohort_progress_csv(request: HttpRequest, cohort_id: int) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"progress-{cohort.course.code}-{cohort.pk}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
+    writer = csv_writer(response)
     writer.writerow(
         ["username", "first_name", "last_name", "email", "status", "percent"]
         + [f"{m.key} ({m.title})" for m in grid.modules]

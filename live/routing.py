@@ -6,5 +6,5 @@ from live import consumers
 
 websocket_urlpatterns = [
     path("ws/notifications/", consumers.NotificationConsumer.as_asgi()),
-    path("ws/live/<int:session_id>/", consumers.LiveRoomConsumer.as_asgi()),
+    path("ws/live/<id:session_id>/", consumers.LiveRoomConsumer.as_asgi()),
 ]

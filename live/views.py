@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,6 +12,7 @@ from delivery import selectors as delivery_selectors
 from delivery.models import Cohort
 from delivery.permissions import access_cohort, role_required
 from delivery.roles import Role
+from delivery.spreadsheets import csv_writer
 from live import rendering, selectors, services
 from live.forms import SessionForm
 from live.models import LiveSession
@@ -176,7 +175,7 @@ def attendance_csv(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"attendance-{session.cohort.course.code}-{session.pk}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
+    writer = csv_writer(response)
     writer.writerow(
         [
             "username",

@@ -876,10 +876,11 @@ SKIP_TABLES = {"django_session", "axes_accessattempt", "axes_accesslog", "axes_a
 
 
 def _snapshot() -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table (the world is small), but sessions and sign-in logs."""
+    """Every row of every table, many-to-many link tables included (the world is small), but
+    sessions and sign-in logs."""
     return {
         model._meta.db_table: list(model._base_manager.order_by("pk").values_list())
-        for model in apps.get_models()
+        for model in apps.get_models(include_auto_created=True)
         if model._meta.db_table not in SKIP_TABLES and not model._meta.proxy
     }
 

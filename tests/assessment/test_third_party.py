@@ -29,6 +29,11 @@ COMPLETE = {
 }  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def _public_url(settings: Any) -> None:
+    settings.PUBLIC_URL = "http://testserver"
+
+
 @pytest.fixture
 def report(cohort: Any, learner: Any) -> dict[str, Any]:
     """A third-party report of two checklist items in a unit of the learner's course."""
@@ -513,3 +518,28 @@ def test_the_learner_cannot_answer_or_submit_a_third_party_report_themselves(
     attempt.refresh_from_db()
     assert attempt.status == "draft"
     assert not attempt.answers.exists()
+
+
+def test_the_supervisors_link_is_built_from_public_url_not_the_request_host(
+    client_for: Any,
+    learner: Any,
+    cohort: Any,
+    report: dict[str, Any],
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The e-mailed link must work from the supervisor's inbox: the deployment's public
+    address, whatever Host the learner's request came in on (a proxy's, an internal name)."""
+    settings.PUBLIC_URL = "https://learn.example.edu.au"
+    settings.ALLOWED_HOSTS = ["internal.example"]
+    client = client_for(learner)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            request_url(cohort, report["task"]),
+            {"supervisor_email": SUPERVISOR},
+            HTTP_HOST="internal.example",
+        )
+
+    assert len(mail.outbox) == 1
+    assert "https://learn.example.edu.au/assess/report/" in mail.outbox[0].body
+    assert "internal.example" not in mail.outbox[0].body

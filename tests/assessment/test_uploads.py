@@ -589,6 +589,8 @@ def test_it_serves_a_file_inline_only_when_it_is_passive(
     disposition: str,
 ) -> None:
     row = stored(attempt, learner, name, content, content_type)
+    if content_type == "image/png":
+        assert files.make_previews(row.pk)  # a photo is inline once the server could decode it
 
     response = client_for(learner).get(reverse("assessment:evidence", args=[row.pk]))
 
@@ -676,3 +678,204 @@ def test_it_keeps_a_withdrawn_file_for_the_assessor(
     files.withdraw_evidence(pdf, by=learner)
     url = reverse("assessment:evidence", args=[pdf.pk])
     assert client_for(assessor).get(url).status_code == 200
+
+
+# Hostile headers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "-1", "1e3", " 5", "0x10", "9" * 5000])
+def test_it_refuses_an_upload_length_that_is_not_ascii_digits(
+    client_for: Any, learner: Any, attempt: Attempt, value: str
+) -> None:
+    client = client_for(learner)
+    response = client.post(
+        reverse("assessment:evidence_upload_create", args=[attempt.pk]),
+        headers={**TUS, "Upload-Length": value, "Upload-Metadata": metadata(filename="a.pdf")},
+    )
+    assert response.status_code in {400, 413}
+    assert response["Tus-Resumable"] == "1.0.0"
+    assert staged_files() == []
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "-0", ""])
+def test_it_refuses_an_upload_offset_that_is_not_ascii_digits(
+    client_for: Any, learner: Any, attempt: Attempt, value: str
+) -> None:
+    client = client_for(learner)
+    url = create(client, attempt.pk, 100)["Location"]
+    response = client.generic(
+        "PATCH", url, b"x" * 10, content_type=OCTETS, headers={**TUS, "Upload-Offset": value}
+    )
+    assert response.status_code == 400
+    assert "Upload-Offset must be a whole number of bytes." in response.content.decode()
+    assert client.head(url, headers=TUS)["Upload-Offset"] == "0"
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "expected"),
+    [
+        ("bytes=5-2", 416, None),  # backwards: used to answer nothing and hang
+        ("bytes=5-5", 206, (5, 5)),
+        ("bytes=0-", 206, (0, 9999)),
+        ("bytes=9990-20000", 206, (9990, 9999)),
+        ("bytes=-0", 416, None),
+        ("bytes=-", 416, None),
+        ("bytes=²-3", 416, None),
+        ("bytes=1-²", 416, None),
+        ("bytes=abc", 416, None),
+        ("bytes=" + "9" * 40 + "-", 416, None),
+        ("bytes=0-1,5-6", 200, None),  # several ranges: the whole file
+        ("items=0-1", 200, None),  # another unit: ignored
+    ],
+)
+def test_it_answers_malformed_and_backwards_ranges_without_hanging(
+    client_for: Any, learner: Any, attempt: Attempt, header: str, status: int, expected: Any
+) -> None:
+    content = bytes(range(256)) * 39 + bytes(16)  # 10,000 bytes
+    row = stored(attempt, learner, "clip.mp4", content, "video/mp4")
+    response = client_for(learner).get(
+        reverse("assessment:evidence", args=[row.pk]), headers={"Range": header}
+    )
+    assert response.status_code == status
+    if status == 416:
+        assert response["Content-Range"] == f"bytes */{len(content)}"
+        return
+    body = b"".join(response.streaming_content)
+    assert response["Content-Length"] == str(len(body))
+    if expected is None:
+        assert body == content
+    else:
+        first, last = expected
+        assert body == content[first : last + 1]
+        assert response["Content-Range"] == f"bytes {first}-{last}/{len(content)}"
+
+
+# Evidence stays inert ---------------------------------------------------------------------------
+
+PDF_WITH_SCRIPT = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R/OpenAction 3 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+    b"3 0 obj<</S/JavaScript/JS(app.alert(document.cookie))>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+@pytest.mark.parametrize("variant", ["evidence", "evidence_preview", "evidence_thumbnail"])
+def test_it_serves_every_evidence_file_sandboxed(
+    client_for: Any, learner: Any, assessor: Any, attempt: Attempt, variant: str
+) -> None:
+    photo = files.add_evidence(
+        attempt, uploaded_by=learner, name="site.png", content=ContentFile(png_bytes())
+    )
+    response = client_for(assessor).get(reverse(f"assessment:{variant}", args=[photo.pk]))
+    assert response.status_code == 200
+    policy = [part.strip() for part in response["Content-Security-Policy"].split(";")]
+    assert "sandbox" in policy  # no allow-scripts, no allow-same-origin
+    assert "default-src 'none'" in policy
+    assert "frame-ancestors 'self'" in policy
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_it_serves_a_pdf_with_javascript_sandboxed_for_the_marking_page_frame(
+    client_for: Any, learner: Any, assessor: Any, attempt: Attempt
+) -> None:
+    pdf = files.add_evidence(
+        attempt, uploaded_by=learner, name="plan.pdf", content=ContentFile(PDF_WITH_SCRIPT)
+    )
+    response = client_for(assessor).get(reverse("assessment:evidence", args=[pdf.pk]))
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("inline")  # framed by the marking page
+    assert "sandbox" in [p.strip() for p in response["Content-Security-Policy"].split(";")]
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
+
+
+def test_it_downloads_a_photo_the_server_could_not_decode(
+    client_for: Any, learner: Any, assessor: Any, attempt: Attempt
+) -> None:
+    """A photo with no viewing copy (damaged, or past the pixel limit before there was one) is
+    a download: the browser is never asked to decode what the server would not."""
+    row = stored(attempt, learner, "huge.png", png_bytes(), "image/png")
+    response = client_for(assessor).get(reverse("assessment:evidence", args=[row.pk]))
+    assert response["Content-Disposition"] == 'attachment; filename="huge.png"'
+    assert "sandbox" in response["Content-Security-Policy"]
+
+
+def huge_png(width: int = 30_000, height: int = 30_000) -> bytes:
+    """A PNG whose header says `width` x `height` (900 megapixels by default) in a few hundred
+    bytes: only its header is ever read."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_it_refuses_an_image_past_the_pixel_limit_over_tus(
+    client_for: Any, learner: Any, attempt: Attempt
+) -> None:
+    client = client_for(learner)
+    body = huge_png()
+    url = create(client, attempt.pk, len(body), filename="huge.png")["Location"]
+    response = patch(client, url, 0, body)
+    assert response.status_code == 413
+    message = response.content.decode()
+    assert "30,000 by 30,000 pixels (900 megapixels)" in message
+    assert "up to 50 megapixels" in message
+    assert not Evidence.objects.filter(attempt=attempt).exists()
+    assert staged_files() == []
+
+
+def test_it_refuses_an_image_past_the_pixel_limit_in_the_form(
+    client_for: Any, learner: Any, attempt: Attempt, settings: Any
+) -> None:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (1250, 1000)).save(buffer, "PNG")  # 1.25 megapixels
+    settings.EVIDENCE_MAX_PIXELS = 1_000_000
+    client = client_for(learner)
+    url = reverse("assessment:evidence_upload_form", args=[attempt.pk])
+
+    response = client.post(url, {"file": SimpleUploadedFile("p.png", buffer.getvalue())})
+    assert response.status_code == 302
+    text = [str(m) for m in get_messages(response.wsgi_request)]
+    assert text == [
+        "This image is 1,250 by 1,000 pixels (1.2 megapixels); images of up to 1 megapixels are"
+        " accepted. Save a smaller copy (a phone photo is 12 to 50 megapixels) and upload that."
+    ]
+    assert not Evidence.objects.filter(attempt=attempt).exists()
+    settings.EVIDENCE_MAX_PIXELS = 2_000_000
+    client.post(url, {"file": SimpleUploadedFile("p.png", buffer.getvalue())})
+    assert Evidence.objects.get(attempt=attempt).preview
+
+
+def test_it_limits_the_uploads_one_learner_holds_open(
+    client_for: Any, learner: Any, other_learner: Any, cohort: Any, attempt: Attempt,
+    settings: Any,
+) -> None:  # fmt: skip
+    settings.EVIDENCE_MAX_OPEN_UPLOADS = 3
+    client = client_for(learner)
+    urls = [create(client, attempt.pk, 2 * 1024**3 - 1)["Location"] for _ in range(3)]
+    refused = create(client, attempt.pk, 2 * 1024**3 - 1)
+    assert refused.status_code == 429
+    assert "already have 3 uploads in progress" in refused.content.decode()
+    assert len(staged_files()) == 6  # three uploads, each a part and a sidecar; nothing more
+    # Another learner is not held back by Lena's uploads.
+    other_attempt = make_attempt(other_learner, cohort)
+    assert create(client_for(other_learner), other_attempt.pk, 10).status_code == 201
+    # Cancelling one, or finishing one, makes room again.
+    assert client.delete(urls[0], headers=TUS).status_code == 204
+    small = create(client, attempt.pk, len(PDF), filename="a.pdf")
+    assert small.status_code == 201
+    assert create(client, attempt.pk, 10).status_code == 429
+    assert patch(client, small["Location"], 0, PDF).status_code == 204  # complete: not open
+    assert create(client, attempt.pk, 10).status_code == 201

@@ -24,6 +24,8 @@ PRODUCTION_LIKE = {
     "SECURE_HSTS_SECONDS": "31536000",
     "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
     "SECURE_HSTS_PRELOAD": "true",
+    "PUBLIC_URL": "https://flipside.example.edu.au",
+    "PROVIDER_RTO_CODE": "91234",
 }
 
 SHOW_MODE = """
@@ -46,6 +48,9 @@ print(json.dumps({
 
 # Everything a developer's shell might have set that changes the mode under test.
 _MODE_VARIABLES = {
+    "PUBLIC_URL",
+    "CREDENTIALS_HOST",
+    "PROVIDER_RTO_CODE",
     "DATABASE_URL",
     "REDIS_URL",
     "DEBUG",
@@ -107,6 +112,9 @@ def test_it_uses_the_services_when_given(tmp_path: Path) -> None:
         ("REDIS_URL", "redis://cache:port/0"),
         ("DEBUG", "sometimes"),
         ("SECURE_COOKIES", "perhaps"),
+        ("PUBLIC_URL", "learn.example.edu.au"),
+        ("PUBLIC_URL", "https://learn.example.edu.au/flipside"),
+        ("PUBLIC_URL", "ftp://learn.example.edu.au"),
     ],
 )
 def test_it_stops_with_one_line_naming_a_bad_variable(
@@ -147,6 +155,74 @@ def test_it_fails_the_deployment_checklist_with_debug_on(tmp_path: Path) -> None
     )
     assert result.returncode != 0
     assert "security.W018" in result.stderr + result.stdout
+
+
+def test_the_deployment_checklist_refuses_a_production_start_without_public_url(
+    tmp_path: Path,
+) -> None:
+    without = {k: v for k, v in PRODUCTION_LIKE.items() if k != "PUBLIC_URL"}
+    result = run(["manage.py", "check", "--deploy"], without, tmp_path)
+    assert result.returncode != 0
+    assert "flipside.E001" in result.stderr + result.stdout
+    assert "PUBLIC_URL is not set" in result.stderr + result.stdout
+
+
+def test_a_deployment_from_before_public_url_still_starts_with_a_warning(tmp_path: Path) -> None:
+    """Set only CREDENTIALS_HOST, as before: links stay https://<that host>, as its credentials
+    already say; the checklist warns but does not refuse."""
+    legacy = {k: v for k, v in PRODUCTION_LIKE.items() if k != "PUBLIC_URL"}
+    legacy["CREDENTIALS_HOST"] = "flipside.example.edu.au"
+    result = run(["manage.py", "check", "--deploy"], legacy, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "flipside.W001" in result.stderr + result.stdout
+    shown = run(
+        ["-c", "import django; from django.conf import settings; django.setup(); "
+         "from credentials.keys import credentials_host; "
+         "print(settings.PUBLIC_URL, credentials_host())"],
+        legacy,
+        tmp_path,
+    )  # fmt: skip
+    assert shown.stdout.split() == ["https://flipside.example.edu.au", "flipside.example.edu.au"]
+
+
+@pytest.mark.parametrize(
+    ("env", "public_url", "did_host"),
+    [
+        ({}, "http://127.0.0.1:8000", "127.0.0.1:8000"),
+        ({"PUBLIC_URL": "http://localhost:8102/"}, "http://localhost:8102", "localhost:8102"),
+        ({"PUBLIC_URL": "https://Learn.Example.edu.au"}, "https://learn.example.edu.au",
+         "learn.example.edu.au"),
+        ({"PUBLIC_URL": "https://new.example", "CREDENTIALS_HOST": "old.example"},
+         "https://new.example", "old.example"),
+    ],
+)  # fmt: skip
+def test_the_did_web_host_follows_public_url_unless_overridden(
+    tmp_path: Path, env: dict[str, str], public_url: str, did_host: str
+) -> None:
+    shown = run(
+        ["-c", "import django; from django.conf import settings; django.setup(); "
+         "from credentials.keys import credentials_host; "
+         "print(settings.PUBLIC_URL, credentials_host())"],
+        {"DEBUG": "true", **env},
+        tmp_path,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.split() == [public_url, did_host]
+
+
+def test_make_run_serves_and_links_the_same_address() -> None:
+    """`make run` tells the app the address it serves, so links on the demo are live."""
+    dry = subprocess.run(
+        ["make", "-n", "run", "HOST=10.1.2.3", "PORT=9001"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    daphne = [line for line in dry.stdout.splitlines() if "daphne" in line]
+    seed = [line for line in dry.stdout.splitlines() if "seed_demo" in line]
+    assert len(daphne) == 1, dry.stdout
+    assert len(seed) == 1, dry.stdout
+    assert "PUBLIC_URL=http://10.1.2.3:9001 " in daphne[0]
+    assert "-b 10.1.2.3 -p 9001" in daphne[0]
+    assert "PUBLIC_URL=http://10.1.2.3:9001 " in seed[0]
 
 
 def test_the_stale_migrations_check_finds_nothing(tmp_path: Path) -> None:

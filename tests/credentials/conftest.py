@@ -16,7 +16,8 @@ from tests.factories import CriterionFactory, ElementFactory, assessable_unit
 
 @pytest.fixture(autouse=True)
 def _host(settings: Any) -> None:
-    settings.CREDENTIALS_HOST = "flipside.example:8000"
+    settings.PUBLIC_URL = "https://flipside.example:8000"
+    settings.CREDENTIALS_HOST = ""
 
 
 @pytest.fixture

@@ -120,6 +120,23 @@ def test_it_states_who_was_assessed_competent_in_what(credential: Credential) ->
     assert "VALID UNTIL" not in text.upper()  # no expiry for this course
 
 
+def test_it_shows_the_providers_rto_code(credential: Credential, settings: Any) -> None:
+    settings.PROVIDER_RTO_CODE = "91234"
+    text = text_of(PdfReader(io.BytesIO(render_certificate_pdf(credential))))
+
+    assert "RTO code 91234" in text
+    assert "(RTO 91234)" in text  # beside "Issued by"
+
+
+def test_without_an_rto_code_it_prints_no_empty_label(
+    credential: Credential, settings: Any
+) -> None:
+    settings.PROVIDER_RTO_CODE = ""
+    text = text_of(PdfReader(io.BytesIO(render_certificate_pdf(credential))))
+
+    assert "RTO" not in text
+
+
 def test_it_lists_every_unit_of_a_course_credential(
     learner: Any, unit: Any, cohort: Any, assessor: Any
 ) -> None:

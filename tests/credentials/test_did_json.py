@@ -21,7 +21,8 @@ URL = "/.well-known/did.json"
 
 @pytest.fixture(autouse=True)
 def _host(settings: Any) -> None:
-    settings.CREDENTIALS_HOST = "flipside.example:8000"
+    settings.PUBLIC_URL = "https://flipside.example:8000"
+    settings.CREDENTIALS_HOST = ""
 
 
 @pytest.mark.parametrize(

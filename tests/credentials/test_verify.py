@@ -167,7 +167,7 @@ def test_an_expired_credential_is_reported_expired(
         (b"[1, 2]", "not an object"),
         (b"\xff\xfe\x00", "not UTF-8"),
         (b'{"type": ["VerifiableCredential"]}', "not an Open Badges 3.0 credential"),
-        (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested more than 64 levels deep"),
     ],
 )
 def test_malformed_input_is_reported_not_raised(
@@ -279,3 +279,159 @@ def test_verification_is_rate_limited(client: Any, credential: Credential, setti
 
 def test_the_did_key_of_our_issuer_is_ours() -> None:
     assert keys.issuer_did("flipside.example:8000") == "did:web:flipside.example%3A8000"
+
+
+# --- deep nesting, certificates, dates and reasons ---------------------------------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize("kind", ["png", "svg"])
+def test_a_badge_carrying_json_nested_100000_deep_is_refused_cheaply(
+    client: Any, db: None, kind: str
+) -> None:
+    """Anyone may post to this endpoint: a deeply nested document must not reach a recursive
+    parser (a RecursionError, a 500, a worker burnt), and is refused with the reason."""
+    import time
+
+    if kind == "png":
+        image = baking.bake_png(baking.badge_png("First aid", "HLTAID011"), DEEP)
+    else:
+        image = baking.bake_svg(baking.badge_svg("First aid", "HLTAID011"), DEEP).encode()
+    started = time.process_time()
+
+    as_json = client.post(
+        URL,
+        {"file": SimpleUploadedFile(f"badge.{kind}", image, f"image/{kind}")},
+        HTTP_ACCEPT="application/json",
+    )
+    page = client.post(URL, {"file": SimpleUploadedFile(f"badge.{kind}", image)})
+
+    assert as_json.status_code == 200
+    assert as_json.json()["verified"] is False
+    assert "nested more than 64 levels deep" in check(as_json.json(), "format")["reason"]
+    assert page.status_code == 200
+    assert "nested more than 64 levels deep" in page.content.decode()
+    assert time.process_time() - started < 5  # generous: the scan is linear
+
+
+def test_json_nested_just_past_the_recursion_limit_is_refused_before_the_schema(
+    client: Any, db: None
+) -> None:
+    """Shallow enough for json.loads, deep enough to break recursive validators later."""
+    nested: Any = {}
+    for _ in range(900):
+        nested = {"a": nested}
+    document = {"type": ["VerifiableCredential", "OpenBadgeCredential"], "x": nested}
+
+    result = post_json(client, json.dumps(document))
+
+    assert result["verified"] is False
+    assert "nested more than 64 levels deep" in check(result, "format")["reason"]
+
+
+def test_a_certificate_pdf_verifies_and_says_what_was_found(
+    client: Any, credential: Credential
+) -> None:
+    from credentials.certificate import render_certificate_pdf
+
+    pdf = render_certificate_pdf(credential)
+
+    as_json = client.post(
+        URL,
+        {"file": SimpleUploadedFile("certificate.pdf", pdf, "application/pdf")},
+        HTTP_ACCEPT="application/json",
+    )
+    page = client.post(URL, {"file": SimpleUploadedFile("certificate.pdf", pdf)})
+
+    assert as_json.json()["verified"] is True
+    assert check(as_json.json(), "format") == {
+        "check": "format",
+        "result": "pass",
+        "reason": "well-formed JSON",
+    }
+    assert {
+        "check": "format",
+        "result": "pass",
+        "reason": "a certificate PDF, carrying a credential as credential.json",
+    } in as_json.json()["checks"]
+    html = page.content.decode()
+    assert "Verified: this credential is valid" in html
+    assert "a certificate PDF, carrying a credential as credential.json" in html
+
+
+def test_a_pdf_without_a_credential_or_broken_is_reported_not_raised(client: Any, db: None) -> None:
+    from weasyprint import HTML
+
+    plain = HTML(string="<p>Not a certificate</p>").write_pdf()
+    for body in (plain, b"%PDF-1.7\n" + b"\x00garbage" * 100):
+        response = client.post(
+            URL,
+            {"file": SimpleUploadedFile("x.pdf", body, "application/pdf")},
+            HTTP_ACCEPT="application/json",
+        )
+        assert response.status_code == 200
+        assert response.json()["verified"] is False
+        assert check(response.json(), "format")["result"] == "fail"
+    assert "carries no credential" in check(response_for(client, plain), "format")["reason"]
+
+
+def response_for(client: Any, body: bytes) -> dict[str, Any]:
+    response = client.post(
+        URL,
+        {"file": SimpleUploadedFile("x.pdf", body, "application/pdf")},
+        HTTP_ACCEPT="application/json",
+    )
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def test_the_verify_answer_and_the_public_page_show_the_same_dates(
+    client: Any, credential: Credential, settings: Any
+) -> None:
+    """Issued at 20:30 UTC on the 1st is the 2nd in Sydney: both pages say the 2nd, with the
+    UTC instant on hover."""
+    import re
+    from datetime import UTC, datetime
+
+    from credentials.services import _dump, _sign
+
+    at = datetime(2026, 3, 1, 20, 30, tzinfo=UTC)
+    until = datetime(2029, 3, 1, 20, 30, tzinfo=UTC)
+    document = stored_document(credential)
+    document.pop("proof")
+    document["validFrom"] = "2026-03-01T20:30:00Z"
+    document["validUntil"] = "2029-03-01T20:30:00Z"
+    signed, _ = _sign(document, issuer_id=document["issuer"]["id"], now=timezone.now())
+    Credential.objects.filter(pk=credential.pk).update(
+        document=_dump(signed), valid_from=at, valid_until=until
+    )
+
+    report = client.post(URL, {"credential": _dump(signed)}).content.decode()
+    public = client.get(f"/credentials/{credential.public_id}/").content.decode()
+    as_json = post_json(client, _dump(signed))
+
+    def times(html: str) -> list[str]:
+        return re.findall(r"<time [^>]*>[^<]+</time>", html)
+
+    expected = [
+        '<time datetime="2026-03-01T20:30:00Z" title="1 March 2026, 20:30 UTC">2 March 2026</time>',
+        '<time datetime="2029-03-01T20:30:00Z" title="1 March 2029, 20:30 UTC">2 March 2029</time>',
+    ]
+    assert times(report) == expected
+    assert times(public) == expected
+    assert check(as_json, "dates")["reason"] == "valid from 2 March 2026 until 2 March 2029"
+
+
+def test_a_reason_ending_in_a_full_stop_is_not_given_a_second(
+    client: Any, credential: Credential, administrator: Any
+) -> None:
+    revoke_credential(credential, by=administrator, reason="Issued to the wrong learner.")
+
+    public = client.get(f"/credentials/{credential.public_id}/").content.decode()
+    report = client.post(URL, {"credential": credential.document}).content.decode()
+
+    assert "Reason: Issued to the wrong learner.</p>" in public
+    assert "wrong learner.." not in public
+    assert "Reason: Issued to the wrong learner.</dd>" in report
+    assert "wrong learner.." not in report

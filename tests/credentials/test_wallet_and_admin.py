@@ -314,3 +314,110 @@ def test_export_credentials_refuses_a_folder_with_files(tmp_path: Path, db: None
     with pytest.raises(CommandError, match="not empty"):
         call_command("export_credentials", "--out", str(tmp_path))
     assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+# --- sharing, on the wallet and on the credential page -----------------------------------------
+
+SHARING = ("Copy link", "Add to LinkedIn", "Share on Facebook")
+DOWNLOADS = ("certificate.pdf", "badge.png", "badge.svg")
+
+
+def test_the_wallet_lists_valid_credentials_before_expired_and_revoked_ones(
+    client_for: Any,
+    learner: Any,
+    cohort: Any,
+    assessor: Any,
+    administrator: Any,
+) -> None:
+    from tests.factories import assessable_unit
+
+    made = [assessable_unit(course=cohort.course)["unit"] for _ in range(3)]
+    revoked, expired, valid = (issued(learner, unit, cohort, assessor) for unit in made)
+    revoke_credential(revoked, by=administrator, reason="Wrong unit")
+    Credential.objects.filter(pk=expired.pk).update(valid_until=timezone.now() - timedelta(days=1))
+    # The newest is the revoked one, then the expired: newest-first would list them first.
+    Credential.objects.filter(pk=revoked.pk).update(issued_at=timezone.now() + timedelta(hours=2))
+    Credential.objects.filter(pk=expired.pk).update(issued_at=timezone.now() + timedelta(hours=1))
+
+    html = client_for(learner).get("/credentials/wallet/").content.decode()
+
+    positions = [html.index(c.achievement.name) for c in (valid, expired, revoked)]
+    assert positions == sorted(positions)
+
+
+def test_every_sharing_action_is_on_the_wallet_as_a_visible_button(
+    client_for: Any, credential: Credential, learner: Any
+) -> None:
+    html = client_for(learner).get("/credentials/wallet/").content.decode()
+
+    for label in SHARING:
+        assert label in html
+    assert "https://www.facebook.com/sharer/sharer.php?u=https%3A%2F%2Fflipside.example" in html
+    # The header's light-on-dark style is never used on the page's white cards.
+    main = html[html.index("<main") :]
+    assert "button--quiet" not in main
+
+
+def test_the_owner_finds_every_action_on_the_credential_page(
+    client_for: Any, credential: Credential, learner: Any
+) -> None:
+    html = client_for(learner).get(f"/credentials/{credential.public_id}/").content.decode()
+
+    assert "Your credential: keep and share it" in html
+    for label in SHARING:
+        assert label in html
+    for path in DOWNLOADS:
+        assert f"/credentials/{credential.public_id}/{path}" in html
+    assert f"/credentials/{credential.public_id}.json" in html
+    assert "https://www.linkedin.com/profile/add?" in html
+    assert f'data-copy="https://flipside.example:8000/credentials/{credential.public_id}/"' in html
+
+
+@pytest.mark.parametrize("who", ["anonymous", "other_learner", "administrator"])
+def test_nobody_else_sees_the_owners_actions_on_the_credential_page(
+    client_for: Any, credential: Credential, request: Any, who: str
+) -> None:
+    user = None if who == "anonymous" else request.getfixturevalue(who)
+    html = client_for(user).get(f"/credentials/{credential.public_id}/").content.decode()
+
+    assert "This credential is valid." in html
+    assert "Your credential: keep and share it" not in html
+    for label in SHARING:
+        assert label not in html
+
+
+def test_a_revoked_credential_offers_its_downloads_but_no_sharing(
+    client_for: Any, credential: Credential, learner: Any, administrator: Any
+) -> None:
+    revoke_credential(credential, by=administrator, reason="Wrong unit")
+
+    for url in ("/credentials/wallet/", f"/credentials/{credential.public_id}/"):
+        html = client_for(learner).get(url).content.decode()
+        for label in SHARING:
+            assert label not in html
+        assert f"/credentials/{credential.public_id}/certificate.pdf" in html
+        assert "Sharing links are offered while a credential is valid" in html
+
+
+def test_the_public_page_shows_the_providers_rto_code(
+    client: Any, credential: Credential, settings: Any
+) -> None:
+    settings.PROVIDER_RTO_CODE = "91234"
+    html = client.get(f"/credentials/{credential.public_id}/").content.decode()
+    assert "(RTO 91234)" in html
+
+
+def test_the_linkedin_month_is_the_providers_as_on_the_certificate(
+    credential: Credential,
+) -> None:
+    """Attained at 20:30 UTC on 31 March is 1 April in Sydney, as the certificate says."""
+    from datetime import UTC, datetime
+
+    from credentials.views import linkedin_url
+
+    credential.valid_from = datetime(2026, 3, 31, 20, 30, tzinfo=UTC)
+    credential.valid_until = datetime(2029, 3, 31, 20, 30, tzinfo=UTC)
+    query = parse_qs(urlparse(linkedin_url(credential)).query)
+
+    assert (query["issueYear"], query["issueMonth"]) == (["2026"], ["4"])
+    assert (query["expirationYear"], query["expirationMonth"]) == (["2029"], ["4"])

@@ -107,6 +107,19 @@ def test_it_emails_a_reset_link_after_commit(
     assert "/accounts/reset/" in mail.outbox[0].body
 
 
+def test_the_reset_link_is_built_from_public_url_not_the_request_host(
+    client: Any, learner: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.PUBLIC_URL = "https://learn.example.edu.au"
+    settings.ALLOWED_HOSTS = ["internal.example"]
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/accounts/password_reset/", {"email": learner.email}, HTTP_HOST="internal.example"
+        )
+    assert "https://learn.example.edu.au/accounts/reset/" in mail.outbox[0].body
+    assert "internal.example" not in mail.outbox[0].body
+
+
 def test_it_answers_the_same_for_an_unknown_address(
     client: Any, learner: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -121,3 +134,14 @@ def test_it_refuses_a_malformed_reset_address(client: Any, db: None) -> None:
     response = client.post("/accounts/password_reset/", {"email": "not-an-address"})
     assert response.status_code == 200
     assert b"Enter a valid email address." in response.content
+
+
+def test_it_refuses_an_overlong_username_before_trying_it(client: Any, db: None) -> None:
+    """Django's form only told the browser the limit: a 3,000-character name reached
+    authenticate() and django-axes' varchar(255) record of the failure (a 500 on PostgreSQL)."""
+    from axes.models import AccessAttempt
+
+    response = client.post("/accounts/login/", {"username": "x" * 3000, "password": "wrong"})
+    assert response.status_code == 200
+    assert WRONG in response.content.decode()
+    assert not AccessAttempt.objects.exists()
