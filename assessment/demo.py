@@ -28,7 +28,7 @@ from django.utils import timezone
 from PIL import Image
 
 from assessment.evidence import add_evidence
-from assessment.models import Attempt, AuditorGrant, Outcome, Task, ThirdPartyRequest
+from assessment.models import Attempt, Outcome, Task, ThirdPartyRequest
 from assessment.services import (
     ItemJudgement,
     mark_attempt,
@@ -39,7 +39,7 @@ from assessment.services import (
     submit_attempt,
 )
 from assessment.third_party import request_third_party_report
-from delivery.models import Cohort, Course, Resource, Unit
+from delivery.models import AuditorGrant, Cohort, Course, Resource, Unit
 from delivery.services import mark_resource_done
 
 SUPERVISOR_EMAIL = "dana.supervisor@workplace.example"

@@ -176,7 +176,10 @@ def daphne_server(
     port = free_port()
     log = tmp_path_factory.mktemp("daphne") / "daphne.log"
     args = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
-    server = Server(start(args, service_env, log), log, f"http://127.0.0.1:{port}", port)
+    url = f"http://127.0.0.1:{port}"
+    # Absolute links (credentials, shares, e-mails) name the address that serves the app.
+    env = {**service_env, "PUBLIC_URL": url}
+    server = Server(start(args, env, log), log, url, port)
 
     def answers() -> bool:
         try:

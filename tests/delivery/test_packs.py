@@ -390,7 +390,7 @@ def test_it_imports_the_skill_set_and_the_first_aid_course(media: Path) -> None:
     assert (first_aid.kind, first_aid.validity_months) == ("unit", 36)
     assert Unit.objects.get(code="HLTAID011").title == "Provide first aid"
     assert set(ContentPack.objects.values_list("key", "version")) == {
-        ("infection-control", 3),
+        ("infection-control", 4),
         ("first-aid", 2),
     }
     for resource in Resource.objects.filter(kind="video"):

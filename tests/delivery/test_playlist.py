@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 from typing import Any
 
 import pytest
@@ -121,3 +123,39 @@ def test_it_says_how_long_is_left_in_the_cohort(
     with time_machine.travel("2027-02-12 09:00 +1100", tick=False):
         html = client_for(learner).get("/learn/").content.decode()
     assert "(1\xa0week, 6\xa0days left)" in html
+
+
+def headings(html: str) -> list[tuple[int, str]]:
+    return [
+        (int(level), re.sub(r"<[^>]+>|\s+", " ", text).strip())
+        for level, text in re.findall(r"<h([1-6])[^>]*>(.*?)</h\1>", html, flags=re.DOTALL)
+    ]
+
+
+def test_the_course_page_is_headed_by_the_course_and_its_units_follow(
+    client_for: Any, learner: Any, cohort: Any, course_with_modules: dict[str, Any]
+) -> None:
+    """axe: page-has-heading-one (the course page had no h1) and heading-order."""
+    html = client_for(learner).get(f"/learn/courses/{cohort.pk}/").content.decode()
+    found = headings(html)
+    assert [text for level, text in found if level == 1] == [cohort.course.title]
+    levels = [level for level, _ in found]
+    assert all(b <= a + 1 for a, b in itertools.pairwise(levels)), found
+    dashboard = headings(client_for(learner).get("/learn/").content.decode())
+    assert [text for level, text in dashboard if level == 1] == ["My learning"]
+    assert (2, cohort.course.title) in dashboard
+
+
+def test_messages_are_a_list_inside_a_live_region(
+    client_for: Any, trainer: Any, cohort: Any
+) -> None:
+    """axe: listitem. role=status on the <ul> itself took away its list role."""
+    response = client_for(trainer).post(
+        f"/learn/cohorts/{cohort.pk}/announcements/new",
+        {"title": "Bring gloves", "body": "Tuesday."},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "Announcement posted" in html
+    assert '<div role="status"><ul class="messages">' in html
+    assert '<ul class="messages" role=' not in html

@@ -144,6 +144,10 @@ class Journey:
         return self.see(name)
 
     def finish(self) -> None:
+        # Nothing of this page still on its way to the server (an autosave, an upload's last
+        # request) when the test ends and its database is emptied.
+        if not self.page.is_closed():
+            self.page.wait_for_load_state("networkidle")
         if self.unchecked is not None:
             self.missed.append(self.unchecked)
             self.unchecked = None

@@ -41,7 +41,10 @@ def test_it_passes_a_clean_page_and_writes_numbered_screenshots(
     walk.finish()
 
 
-def test_it_notices_a_page_left_without_a_check(page: Any, daphne_server: Any) -> None:
+def test_it_notices_a_page_left_without_a_check(
+    page: Any, daphne_server: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("E2E_SCREENS_DIR", str(tmp_path))
     walk = Journey(page, "forgetful")
     page.goto("/accounts/login/?first")
     page.goto("/accounts/login/?second")
