@@ -618,6 +618,16 @@ def test_a_file_kept_twice_still_shows_on_the_third_attempt_and_where_it_is_mark
     marking = client_for(assessor).get(f"/assess/attempts/{third.pk}/mark/").content.decode()
     item = marking[marking.index('id="item-handwash-video"') :]
     assert "handwash.mp4" in item[: item.index("</fieldset>")]
+    # The record says where a kept answer is from: its files are listed under that attempt.
+    from assessment.records import load_record
+    from delivery.records import RecordKey
+
+    record = load_record(RecordKey(learner.pk, written["cohort"].pk, written["task"].unit_id))
+    [task] = [t for t in record.tasks if t["task"] == written["task"]]
+    by_number = {a["attempt"].number: a for a in task["attempts"]}
+    [kept] = [i for i in by_number[3]["items"] if i["key"] == "handwash-video"]
+    assert (kept["carried_forward"], kept["kept_from"]) == (True, 1)
+    assert [e.original_name for e in by_number[1]["evidence"]] == ["handwash.mp4"]
 
 
 def test_a_second_click_of_submit_goes_to_the_page_saying_it_was_submitted(
