@@ -63,6 +63,7 @@ from pillow_heif import register_heif_opener
 from assessment import video
 from assessment.audit import record_event
 from assessment.models import Attempt, Evidence, Item
+from assessment.selectors import question_numbers
 
 logger = logging.getLogger(__name__)
 
@@ -447,13 +448,21 @@ class StagedFile(File):
         return str(self.name)
 
 
+_ITEM_ID = re.compile(r"[0-9]{1,18}")
+
+
 def find_item(attempt: Attempt, ref: str | int | None) -> Item | None:
-    """The item of the attempt's task named by key or id (what the upload form sends)."""
+    """The item of the attempt's task with the id `ref` (what every form, the tus metadata and
+    the evidence blocks send); empty: the attempt as a whole. By id only: a key may be all
+    digits ("8" is a legal key), so guessing between id and key picked the wrong question.
+    Anything else (a key, "²", a number no column holds) is "no such question"."""
     if ref in (None, ""):
         return None
-    ref = str(ref).strip()
-    items = Item.objects.filter(task_id=attempt.task_id)
-    item = (items.filter(pk=int(ref)) if ref.isdigit() else items.filter(key=ref)).first()
+    text = str(ref).strip()
+    item = None
+    # ASCII digits only, and few enough for a bigint: str.isdigit() accepts "²", int() does not.
+    if _ITEM_ID.fullmatch(text):
+        item = Item.objects.filter(task_id=attempt.task_id, pk=int(text)).first()
     if item is None:
         raise ValidationError("There is no such question in this task.", code="no_item")
     return item
@@ -489,9 +498,21 @@ _KIND_ACCEPT = {
     "scan": "application/pdf",
 }
 ACCEPT_ALL = ",".join(_KIND_ACCEPT[k] for k in ("photo", "video", "audio", "document"))
+# A number may have decimals, written either way ("1.5 minutes", "1,5 minutes").
+_NUMBER = r"\d+(?:[.,]\d+)?"
 _LENGTH = re.compile(
-    r"(?:(\d+)\s*(?:to|-|\u2013)\s*)?(\d+)\s*(seconds?|secs?|minutes?|mins?)\b", re.IGNORECASE
+    rf"(?:({_NUMBER})\s*(?:to|-|\u2013)\s*)?({_NUMBER})\s*(seconds?|secs?|minutes?|mins?)\b",
+    re.IGNORECASE,
 )
+# Whole words (a plural too): "clip" is a video, "clipboard" is not.
+_KIND_PATTERNS = {
+    kind: re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")s?\b")
+    for kind, words in _KIND_WORDS.items()
+}
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "."))
 
 
 @dataclass(frozen=True)
@@ -532,28 +553,40 @@ def evidence_rule(item: Item | None) -> EvidenceRule:
     hint = (item.evidence_hint if item is not None else "").lower()
     if not hint:
         return EvidenceRule()
-    kinds = tuple(k for k, words in _KIND_WORDS.items() if any(w in hint for w in words))
+    kinds = tuple(k for k, pattern in _KIND_PATTERNS.items() if pattern.search(hint))
     low = high = None
     if "video" in kinds:
         match = _LENGTH.search(hint)
         if match:
             scale = 60 if match.group(3).startswith("min") else 1
-            high = float(match.group(2)) * scale
-            low = float(match.group(1)) * scale if match.group(1) else None
+            high = _number(match.group(2)) * scale
+            low = _number(match.group(1)) * scale if match.group(1) else None
             if low is None and "at least" in hint[: match.start()]:
                 low, high = high, None
+            if low is not None and high is not None and low > high:
+                # "2 to 1 minutes" asks for nothing a video can be: no length rule, rather
+                # than one that refuses every video. Content-pack import refuses such hints.
+                low = high = None
     return EvidenceRule(kinds, low, high)
 
 
+def hint_problem(hint: str) -> str:
+    """What is wrong with an evidence hint as a rule ("" if nothing), for content-pack import:
+    a video length from more to less ("2 to 1 minutes") would ask for no length at all."""
+    text = hint.lower()
+    match = _LENGTH.search(text) if _KIND_PATTERNS["video"].search(text) else None
+    if match and match.group(1) and _number(match.group(1)) > _number(match.group(2)):
+        return (
+            f"the video length {match.group(0)!r} runs from more to less: "
+            "write the shorter length first"
+        )
+    return ""
+
+
 def question_label(item: Item) -> str:
-    """ "question 8": the number the learner sees on the task page (the item's place among its
-    task's items), never its key."""
-    keys = list(
-        Item.objects.filter(task_id=item.task_id)
-        .order_by("position", "id")
-        .values_list("pk", flat=True)
-    )
-    return f"question {keys.index(item.pk) + 1}" if item.pk in keys else "this question"
+    """ "question 8": the number the learner sees on the task page, never its key."""
+    number = question_numbers(item.task_id).get(item.pk)
+    return f"question {number}" if number else "this question"
 
 
 def _seconds(value: float) -> str:
@@ -708,23 +741,30 @@ def add_evidence(
     return evidence
 
 
+def _lock_draft_file(evidence: Evidence, *, removed: str) -> tuple[Attempt, Evidence]:
+    """The opening of a learner's change to a file of their draft, inside its transaction:
+    the attempt's row locked (only that row: see services.save_answers) and still a draft, and
+    the file's row locked and not removed (`removed`: the message when it was)."""
+    attempt = (
+        Attempt.objects.select_for_update(of=("self",))
+        .select_related("task__unit", "learner")
+        .get(pk=evidence.attempt_id)
+    )
+    if attempt.status != Attempt.Status.DRAFT:
+        raise ValidationError(SUBMITTED_MESSAGE, code="submitted")
+    current = Evidence.objects.select_for_update().get(pk=evidence.pk)
+    if current.withdrawn_at is not None:
+        raise ValidationError(removed, code="withdrawn")
+    return attempt, current
+
+
 def withdraw_evidence(evidence: Evidence, *, by: Any) -> Evidence:
     """The learner removes a file from their draft: it disappears from the attempt, the stored
     file and row stay for the record. One transaction, locking the attempt; writes
     `evidence.withdrawn`. Raises ValidationError when the attempt is no longer a draft or the
     file was already removed. Who may is the caller's check (access_attempt with write)."""
     with transaction.atomic():
-        attempt = (
-            # The attempt's row only: see services.save_answers.
-            Attempt.objects.select_for_update(of=("self",))
-            .select_related("task__unit", "learner")
-            .get(pk=evidence.attempt_id)
-        )
-        if attempt.status != Attempt.Status.DRAFT:
-            raise ValidationError(SUBMITTED_MESSAGE, code="submitted")
-        current = Evidence.objects.select_for_update().get(pk=evidence.pk)
-        if current.withdrawn_at is not None:
-            raise ValidationError("That file was already removed.", code="withdrawn")
+        attempt, current = _lock_draft_file(evidence, removed="That file was already removed.")
         current.withdrawn_at = timezone.now()
         current.save(update_fields=["withdrawn_at"])
         record_event(
@@ -746,16 +786,9 @@ def move_evidence(evidence: Evidence, *, item: Item | None, by: Any) -> Evidence
     question belongs to another task or cannot use this kind of file (check_item_evidence).
     Who may is the caller's check (access_attempt with write)."""
     with transaction.atomic():
-        attempt = (
-            Attempt.objects.select_for_update(of=("self",))
-            .select_related("task__unit", "learner")
-            .get(pk=evidence.attempt_id)
+        attempt, current = _lock_draft_file(
+            evidence, removed="That file was removed from the attempt."
         )
-        if attempt.status != Attempt.Status.DRAFT:
-            raise ValidationError(SUBMITTED_MESSAGE, code="submitted")
-        current = Evidence.objects.select_for_update().get(pk=evidence.pk)
-        if current.withdrawn_at is not None:
-            raise ValidationError("That file was removed from the attempt.", code="withdrawn")
         if item is not None and item.task_id != attempt.task_id:
             raise ValidationError("That question belongs to another task.", code="no_item")
         if current.item_id == (item.pk if item else None):

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import Q
 
+from assessment.evidence import hint_problem
 from assessment.models import ITEM_KINDS_BY_TASK_KIND, Attempt, Item, Task, item_kind_problem
 from assessment.services import uncovered_criteria
 from delivery.models import Course, EvidenceItem, Module, PerformanceCriterion, Unit
@@ -195,6 +196,8 @@ class TasksSection:
         prompt = reader.text(m, here, "prompt", required=True)
         evidence_required = reader.flag(m, here, "evidence_required")
         evidence_hint = reader.line_text(m, here, "evidence_hint")
+        if evidence_hint and (problem := hint_problem(evidence_hint)):
+            reader.problems.add(here.at("evidence_hint"), problem)
         choices = self._choices(m, here, reader)
         correct = [
             (number, item_where)

@@ -34,6 +34,7 @@ from assessment.models import (
     OutcomeDocument,
     Task,
 )
+from assessment.selectors import kept_sources
 from delivery.models import Cohort, Enrolment, Unit
 from delivery.records import RecordKey, record_sections
 
@@ -303,9 +304,14 @@ def chosen_options(choices: Sequence[Any], chosen: Iterable[Any]) -> list[str]:
     return labels
 
 
-def _attempt_items(attempt: Attempt, items: list[Item]) -> list[dict[str, Any]]:
+def _attempt_items(
+    attempt: Attempt, items: list[Item], kept: dict[int, Attempt] | None = None
+) -> list[dict[str, Any]]:
     """Each item with the answer as the learner last saved it (the frozen snapshot once
-    submitted, so a later edit of the task cannot change what the record shows)."""
+    submitted, so a later edit of the task cannot change what the record shows). A kept
+    answer says which attempt it is from (`kept`, selectors.kept_sources): its files are
+    listed under that attempt."""
+    kept_from = {item_id: source.number for item_id, source in (kept or {}).items()}
     judged = {j.item_id: j for j in attempt.judgements.all()}
     rows: list[dict[str, Any]] = []
     if attempt.snapshot:
@@ -327,6 +333,7 @@ def _attempt_items(attempt: Attempt, items: list[Item]) -> list[dict[str, Any]]:
                     "chosen": chosen,
                     "chosen_labels": chosen_options(choices, chosen),
                     "carried_forward": answer.get("carried_forward", False),
+                    "kept_from": kept_from.get(item.pk) if item else None,
                     "judgement": judged.get(item.pk) if item else None,
                 }
             )
@@ -346,6 +353,7 @@ def _attempt_items(attempt: Attempt, items: list[Item]) -> list[dict[str, Any]]:
                 "chosen": chosen,
                 "chosen_labels": chosen_options(item.choices, chosen),
                 "carried_forward": answer.carried_forward if answer else False,
+                "kept_from": kept_from.get(item.pk),
                 "judgement": judged.get(item.pk),
             }
         )
@@ -475,7 +483,14 @@ def load_records(keys: Sequence[RecordKey]) -> list[Record]:
                             "task_version": (attempt.snapshot or {})
                             .get("task", {})
                             .get("version", task.version),
-                            "items": _attempt_items(attempt, items),
+                            "items": _attempt_items(
+                                attempt,
+                                items,
+                                kept_sources(
+                                    attempt,
+                                    attempts.get((key.learner_id, key.cohort_id, task.pk), []),
+                                ),
+                            ),
                             "evidence": list(attempt.evidence.all()),
                         }
                         for attempt in attempts.get((key.learner_id, key.cohort_id, task.pk), [])

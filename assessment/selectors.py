@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import Count, F, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
-from assessment.models import Attempt, Item, Outcome, Task
+from assessment.models import Attempt, Evidence, Item, Outcome, Task
 from delivery.models import Cohort, Enrolment, Module, PerformanceCriterion, Unit
 from delivery.roles import Role, roles_of
 from delivery.selectors import module_states_for
@@ -167,6 +167,87 @@ class UnitStatus:
     basis: str
 
 
+def lock_reason(*, active: bool, unmapped: bool, missing_modules: list[str]) -> str:
+    """Why a task cannot be opened, whatever the learner's attempts ("" when it can): an
+    inactive enrolment, a unit whose mapping is incomplete, modules to finish first. The one
+    wording of the task page (services.task_availability) and the task list."""
+    if not active:
+        return "You are not an active learner in this cohort."
+    if unmapped:
+        return "This unit is not open for assessment yet: its mapping is incomplete."
+    if missing_modules:
+        return f"Opens when you finish {', '.join(missing_modules)}."
+    return ""
+
+
+def outcome_basis(outcome: Outcome, task_rows: list[TaskRow] | None = None) -> str:
+    """What a current outcome rests on, as UnitStatus.basis says it. Without the unit's task
+    rows (the task page), a Competent outcome is "recorded"."""
+    if outcome.code == Outcome.Code.RPL_GRANTED:
+        return "rpl"
+    if outcome.code == Outcome.Code.CREDIT_TRANSFER:
+        return "credit_transfer"
+    if outcome.code == Outcome.Code.NOT_YET_COMPETENT:
+        return "nyc"
+    if task_rows and all(
+        r.latest is not None and r.latest.result == Attempt.Result.SATISFACTORY for r in task_rows
+    ):
+        return "tasks"
+    return "recorded"
+
+
+def question_numbers(task: Task | int) -> dict[int, int]:
+    """Each item's number as the learner sees it ("Question 3"), by item id: its place among
+    its task's items. The one numbering of the task page, its messages and its evidence."""
+    task_id = task if isinstance(task, int) else task.pk
+    ids = Item.objects.filter(task_id=task_id).order_by("position", "id")
+    return {pk: n for n, pk in enumerate(ids.values_list("pk", flat=True), start=1)}
+
+
+def kept_sources(attempt: Attempt, earlier: list[Attempt] | None = None) -> dict[int, Attempt]:
+    """For each answer `attempt` kept from the attempt before (carried forward: Satisfactory
+    there), the attempt whose answer and files it is, by item id. An answer kept twice is
+    attempt 1's: the walk goes back through `previous` while the answer was kept. `earlier`:
+    the learner's attempts at the task with `answers` prefetched, when the caller has them."""
+    if earlier is None:
+        earlier = list(
+            Attempt.objects.filter(
+                task_id=attempt.task_id, learner_id=attempt.learner_id, cohort_id=attempt.cohort_id
+            ).prefetch_related("answers")
+        )
+    by_pk = {a.pk: a for a in earlier}
+    by_pk.setdefault(attempt.pk, attempt)
+    carried: dict[int, set[int]] = {
+        a.pk: {b.item_id for b in a.answers.all() if b.carried_forward} for a in by_pk.values()
+    }
+    sources: dict[int, Attempt] = {}
+    for item_id in carried[attempt.pk]:
+        source = by_pk.get(attempt.previous_id or 0)
+        while source is not None and item_id in carried.get(source.pk, set()):
+            source = by_pk.get(source.previous_id or 0)
+        if source is not None:
+            sources[item_id] = source
+    return sources
+
+
+def kept_evidence(attempt: Attempt) -> dict[int, list[Evidence]]:
+    """The files of the answers `attempt` kept from earlier attempts (kept_sources), by item
+    id: shown beside the kept answer on the task page and the marking page. Three queries."""
+    sources = kept_sources(attempt)
+    if not sources:
+        return {}
+    files: dict[int, list[Evidence]] = defaultdict(list)
+    wanted = {(source.pk, item_id) for item_id, source in sources.items()}
+    for evidence in Evidence.objects.filter(
+        attempt_id__in={s.pk for s in sources.values()},
+        item_id__in=sources,
+        withdrawn_at__isnull=True,
+    ).order_by("uploaded_at", "id"):
+        if (evidence.attempt_id, evidence.item_id) in wanted:
+            files[evidence.item_id].append(evidence)  # type: ignore[index]
+    return dict(files)
+
+
 def learner_tasks(learner: Any, cohort: Cohort) -> dict[Unit, list[TaskRow]]:
     """The course's tasks by unit, each with the learner's latest attempt; three queries."""
     units = [
@@ -210,18 +291,14 @@ def learner_task_list(
     for row in rows:
         if row.latest is not None:
             continue
-        if not active:
-            row.locked = "You are not an active learner in this cohort."
-        elif row.task.unit_id in unmapped:
-            row.locked = "Not open for assessment yet: its mapping is incomplete."
-        elif states is not None:
-            missing = [
-                m.title
-                for m in row.task.requires_modules.all()
-                if m.id in states.modules and not states.modules[m.id].complete
-            ]
-            if missing:
-                row.locked = f"Opens when you finish {', '.join(missing)}."
+        missing = [
+            m.title
+            for m in row.task.requires_modules.all()
+            if states is not None and m.id in states.modules and not states.modules[m.id].complete
+        ]
+        row.locked = lock_reason(
+            active=active, unmapped=row.task.unit_id in unmapped, missing_modules=missing
+        )
     statuses: dict[int, UnitStatus] = {}
     outcomes = Outcome.objects.current().filter(learner=learner, cohort=cohort)
     by_unit_id = {o.unit_id: o for o in outcomes.select_related("recorded_by")}
@@ -230,19 +307,7 @@ def learner_task_list(
         if outcome is None:
             continue
         unit_rows = by_unit[unit]
-        if outcome.code == Outcome.Code.RPL_GRANTED:
-            basis = "rpl"
-        elif outcome.code == Outcome.Code.CREDIT_TRANSFER:
-            basis = "credit_transfer"
-        elif outcome.code == Outcome.Code.NOT_YET_COMPETENT:
-            basis = "nyc"
-        elif unit_rows and all(
-            r.latest is not None and r.latest.result == Attempt.Result.SATISFACTORY
-            for r in unit_rows
-        ):
-            basis = "tasks"
-        else:
-            basis = "recorded"
+        basis = outcome_basis(outcome, unit_rows)
         statuses[unit.pk] = UnitStatus(outcome, basis)
         if outcome.competent:
             for row in unit_rows:

@@ -28,6 +28,7 @@ from assessment.models import (
     ResubmissionPolicy,
     Task,
 )
+from assessment.selectors import lock_reason, question_numbers
 from assessment.signals import unit_outcome_recorded
 from delivery.models import Cohort, Enrolment, PerformanceCriterion
 from delivery.selectors import module_states_for
@@ -84,16 +85,17 @@ def task_availability(learner: Any, task: Task, cohort: Cohort) -> Availability:
         return Availability(False, reason, used, allowed)
 
     enrolment = Enrolment.objects.filter(learner=learner, cohort=cohort).first()
-    if enrolment is None or enrolment.status != Enrolment.Status.ACTIVE:
-        return closed("You are not an active learner in this cohort.")
-    if uncovered_criteria(task):
-        return closed("This unit is not open for assessment yet (its mapping is incomplete).")
-    required = list(task.requires_modules.filter(course=cohort.course))
+    active = enrolment is not None and enrolment.status == Enrolment.Status.ACTIVE
+    missing: list[str] = []
+    required = list(task.requires_modules.filter(course=cohort.course)) if active else []
     if required:
         states = module_states_for(learner, cohort.course)
         missing = [m.title for m in required if not states.modules[m.id].complete]
-        if missing:
-            return closed(f"Opens when you finish {', '.join(missing)}.")
+    locked = lock_reason(
+        active=active, unmapped=active and bool(uncovered_criteria(task)), missing_modules=missing
+    )
+    if locked:
+        return closed(locked)
     last = attempts[-1] if attempts else None
     if last is None or last.status == Attempt.Status.DRAFT:
         return Availability(True, "", used, allowed)
@@ -317,7 +319,9 @@ def submission_problems(attempt: Attempt) -> dict[str, list[str]]:
         attempt.evidence.filter(withdrawn_at__isnull=True).values_list("item_id", flat=True)
     )
     problems: dict[str, list[str]] = {}
-    for number, item in enumerate(attempt.task.items.order_by("position", "id"), start=1):
+    numbers = question_numbers(attempt.task_id)
+    for item in attempt.task.items.order_by("position", "id"):
+        number = numbers[item.pk]
         if item.kind == Item.Kind.CHECKLIST or item.id in carried:
             continue
         if item.id not in answered:

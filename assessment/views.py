@@ -16,17 +16,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
-from assessment import selectors, services
+from assessment import selectors, services, task_page
 from assessment.evidence import (
     SUBMITTED_MESSAGE,
-    active_evidence,
-    evidence_rule,
     find_item,
     move_evidence,
     withdraw_evidence,
 )
 from assessment.forms import OutcomeForm, QueueFilterForm, SubmitForm
-from assessment.models import Attempt, Evidence, Item, Outcome, OutcomeDocument, Task
+from assessment.models import Attempt, Outcome, OutcomeDocument, Task
 from assessment.permissions import access_attempt, access_evidence, can_mark
 from delivery.models import Enrolment, Unit
 from delivery.permissions import access_cohort_staff, role_required
@@ -99,134 +97,12 @@ def _task_page(
     *,
     refused: ValidationError | None = None,
 ) -> HttpResponse:
-    """The task page as the learner works through it: each question with its own evidence, the
-    attempt's other evidence, the declaration, then Submit. After a refused submit (`refused`,
-    by item key and `declared`), every reason is shown beside the button and at its question,
-    and what was posted (answers, the declaration tick) is shown as posted."""
-    attempts = list(
-        Attempt.objects.filter(task=the_task, learner=request.user.pk, cohort=cohort)
-        .prefetch_related("judgements__item")
-        .order_by("-number")
+    """The task page (assessment.task_page); after a refused submit, with its reasons and
+    everything as posted."""
+    context = task_page.task_page(
+        request.user, cohort, the_task, refused=refused, posted=request.POST
     )
-    draft = next((a for a in attempts if a.status == Attempt.Status.DRAFT), None)
-    numbers = _question_numbers(the_task)
-    for attempt in attempts:
-        attempt.judged = _judged(attempt, numbers)  # type: ignore[attr-defined]
-    problems: dict[str, list[str]] = {}
-    if refused is not None:
-        problems = (
-            refused.message_dict if hasattr(refused, "error_dict") else {"": refused.messages}
-        )
-    posted = request.POST if refused is not None else None
-    return render(
-        request,
-        "assessment/task.html",
-        {
-            "cohort": cohort,
-            "task": the_task,
-            "availability": services.task_availability(request.user, the_task, cohort),
-            "draft": draft,
-            "questions": _questions(draft, problems, posted) if draft else [],
-            "attempt_evidence": _evidence_block(draft, None) if draft else None,
-            "history": [a for a in attempts if a.status != Attempt.Status.DRAFT],
-            "declaration": services.LEARNER_DECLARATION,
-            "declared": bool(posted and posted.get("declared")),
-            # (where, message): each reason beside the button links to its question.
-            "problems": [
-                ("q-" + key if key not in ("", "declared") else "declaration", message)
-                for key, messages in problems.items()
-                for message in messages
-            ],
-            "declaration_problem": problems.get("declared", []),
-            # Competent already (RPL, credit transfer, an earlier outcome): the task is not needed.
-            "outcome": Outcome.objects.current()
-            .filter(learner=request.user.pk, unit=the_task.unit_id, cohort=cohort)
-            .first(),
-        },
-    )
-
-
-def _question_numbers(the_task: Task) -> dict[int, int]:
-    """Each item's number as the task page shows it ("Question 3"), by item id."""
-    ids = the_task.items.order_by("position", "id").values_list("pk", flat=True)
-    return {pk: n for n, pk in enumerate(ids, start=1)}
-
-
-def _judged(attempt: Attempt, numbers: dict[int, int]) -> list[tuple[int | None, Any]]:
-    """The attempt's judgements as (question number, judgement), in the page's order: people
-    read "Question 3", never the item's key."""
-    rows = [(numbers.get(j.item_id), j) for j in attempt.judgements.all()]
-    return sorted(rows, key=lambda row: (row[0] is None, row[0] or 0))
-
-
-def _questions(
-    attempt: Attempt, problems: dict[str, list[str]], posted: Any = None
-) -> list[dict[str, Any]]:
-    answers = {a.item_id: a for a in attempt.answers.all()}
-    items = list(attempt.task.items.order_by("position", "id"))
-    takes_evidence = {t.pk for t in _evidence_targets(items)}
-    evidence = list(active_evidence(attempt))
-    # Files of the answers kept from the attempt before (Satisfactory there), shown as kept.
-    kept = list(active_evidence(attempt.previous)) if attempt.previous else []
-    questions = []
-    for number, item in enumerate(items, start=1):
-        answer: Any = answers.get(item.id)
-        name = f"answer-{item.key}"
-        carried = answer is not None and answer.carried_forward
-        if posted is not None and not carried:
-            # As posted, so nothing typed is lost even when it could not be saved.
-            if item.auto_marked:
-                picked = [int(v) for v in posted.getlist(name) if v.isdecimal()]
-                answer = {"text": "", "choices": picked, "carried_forward": False}
-            elif name in posted:
-                answer = {"text": posted[name], "choices": [], "carried_forward": False}
-        questions.append(
-            {
-                "item": item,
-                "number": number,
-                "answer": answer,
-                "problems": problems.get(item.key, []),
-                "evidence": _evidence_block(attempt, item, files=evidence, items=items)
-                if item.pk in takes_evidence and not carried
-                else None,
-                "carried_evidence": [e for e in kept if e.item_id == item.id] if carried else [],
-            }
-        )
-    return questions
-
-
-def _evidence_targets(items: list[Item]) -> list[Item]:
-    """The questions a learner attaches files to: those that require evidence or say what
-    evidence they take; the rest are answered in words or by choosing."""
-    return [i for i in items if i.evidence_required or i.evidence_hint]
-
-
-def _evidence_block(
-    attempt: Attempt,
-    item: Item | None,
-    *,
-    files: list[Evidence] | None = None,
-    items: list[Item] | None = None,
-    error: str = "",
-) -> dict[str, Any]:
-    """The context of one evidence block (_evidence_block.html): a question's files, or the
-    attempt's files that belong to no question, with the upload and the moves it offers."""
-    if files is None:
-        files = list(active_evidence(attempt))
-    if items is None:
-        items = list(attempt.task.items.order_by("position", "id"))
-    numbers = {i.pk: n for n, i in enumerate(items, start=1)}
-    return {
-        "attempt": attempt,
-        "item": item,
-        "number": numbers.get(item.pk) if item else None,
-        "files": [f for f in files if f.item_id == (item.pk if item else None)],
-        "rule": evidence_rule(item),
-        "moves": [
-            (t, numbers[t.pk]) for t in _evidence_targets(items) if item is None or t.pk != item.pk
-        ],
-        "error": error,
-    }
+    return render(request, "assessment/task.html", context)
 
 
 def _answers_from(request: HttpRequest, attempt: Attempt) -> dict[str, Any]:
@@ -265,6 +141,9 @@ def save_draft(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return redirect("assessment:task", cohort_id=attempt.cohort_id, task_id=attempt.task_id)
 
 
+SUBMITTED_DONE = "Submitted. Your assessor will mark it; you will be told."
+
+
 @role_required(Role.LEARNER)
 @require_POST
 def submit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -286,21 +165,31 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
             attempt, learner=request.user, declared=form.cleaned_data.get("declared", False)
         )
     except ValidationError as exc:
+        attempt.refresh_from_db(fields=["status"])
+        if attempt.status != Attempt.Status.DRAFT:
+            # A second click of Submit while the first was submitting: that one went through.
+            messages.success(request, SUBMITTED_DONE)
+            return redirect("assessment:task", cohort_id=attempt.cohort_id, task_id=attempt.task_id)
         cohort, the_task = _learner_task(request, attempt.cohort_id, attempt.task_id)
         return _task_page(request, cohort, the_task, refused=exc)
-    messages.success(request, "Submitted. Your assessor will mark it; you will be told.")
+    messages.success(request, SUBMITTED_DONE)
     return redirect("assessment:task", cohort_id=attempt.cohort_id, task_id=attempt.task_id)
 
 
 @login_required
 @require_GET
 def attempt_evidence(request: HttpRequest, pk: int) -> HttpResponse:
-    """One evidence block of the task page (`?item=<key>`; none: the attempt as a whole), as
-    htmx refreshes it after an upload, a move or a removal."""
+    """One evidence block of the task page (`?item=<item id>`; none: the attempt as a whole),
+    as htmx refreshes it after an upload, a move or a removal; no such question: 404."""
     attempt = access_attempt(request.user, pk)
-    item = find_item(attempt, request.GET.get("item"))
+    try:
+        item = find_item(attempt, request.GET.get("item"))
+    except ValidationError as exc:
+        raise Http404(" ".join(exc.messages)) from None
     return render(
-        request, "assessment/_evidence_block.html", {"block": _evidence_block(attempt, item)}
+        request,
+        "assessment/_evidence_block.html",
+        {"block": task_page.evidence_block(attempt, item)},
     )
 
 
@@ -333,7 +222,7 @@ def evidence_change(request: HttpRequest, evidence_id: int) -> HttpResponse:
         response = render(
             request,
             "assessment/_evidence_block.html",
-            {"block": _evidence_block(attempt, source, error=error)},
+            {"block": task_page.evidence_block(attempt, source, error=error)},
             status=400 if error else 200,
         )
         if not error:
@@ -357,7 +246,7 @@ def attempt_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "assessment/attempt.html",
         {
             "attempt": attempt,
-            "judged": _judged(attempt, _question_numbers(attempt.task)),
+            "judged": task_page.judged(attempt, selectors.question_numbers(attempt.task_id)),
             "judgements": {j.item_id: j for j in attempt.judgements.all()},
             "can_mark": can_mark(request.user, attempt),
         },
@@ -564,6 +453,8 @@ def _marking_page(
     posted = posted or {}
     existing = {j.item_id: j for j in attempt.judgements.select_related("assessor")}
     evidence = list(attempt.evidence.filter(withdrawn_at__isnull=True))
+    # A kept answer's files are on the attempt it was first given in, however often kept.
+    kept = selectors.kept_evidence(attempt)
     submitted_items = {i["key"]: i for i in (attempt.snapshot or {}).get("items", [])}
     return {
         "attempt": attempt,
@@ -575,7 +466,7 @@ def _marking_page(
                 "judgement": existing.get(item.id),
                 "posted": posted.get(item.id, {}),
                 "answer": submitted_items.get(item.key),
-                "evidence": [e for e in evidence if e.item_id == item.id],
+                "evidence": [e for e in evidence if e.item_id == item.id] + kept.get(item.id, []),
             }
             for item in items
         ],

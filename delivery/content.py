@@ -4,6 +4,7 @@ what each kind of resource must have. Used by the admin, content-pack import and
 from __future__ import annotations
 
 import html
+import logging
 import re
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -17,6 +18,8 @@ from markdown_it.token import Token
 
 if TYPE_CHECKING:
     from delivery.models import Resource
+
+logger = logging.getLogger(__name__)
 
 # CommonMark with tables; raw HTML in the source is not passed through, and nh3 then removes
 # anything active that Markdown itself can produce (javascript: links, for one).
@@ -89,11 +92,17 @@ TRANSCRIPT_MAX_BYTES = 512 * 1024
 
 
 def video_transcript(resource: Resource) -> list[str]:
-    """The transcript of a video, from its captions file; empty when it has none."""
+    """The transcript of a video, from its captions file; empty when it has none, or when the
+    file cannot be read (gone from storage, unreadable): the page shows the video without a
+    transcript rather than failing. Bytes that are not UTF-8 read as replacement characters."""
     if not resource.captions:
         return []
-    with resource.captions.open("rb") as captions:
-        raw = captions.read(TRANSCRIPT_MAX_BYTES)
+    try:
+        with resource.captions.open("rb") as captions:
+            raw = captions.read(TRANSCRIPT_MAX_BYTES)
+    except OSError:
+        logger.warning("captions of resource %s could not be read", resource.pk, exc_info=True)
+        return []
     return transcript_lines(raw.decode("utf-8", errors="replace"))
 
 

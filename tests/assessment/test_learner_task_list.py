@@ -51,6 +51,29 @@ def test_a_task_behind_a_module_says_locked_and_what_unlocks_it(
     assert "Not started" not in status
 
 
+def test_the_list_and_the_task_page_give_the_same_reason_for_a_lock(
+    client_for: Any, learner: Any, cohort: Any, written: dict[str, Any]
+) -> None:
+    """Review of issue 14: the list re-implemented the task page's lock rules, and an
+    incomplete mapping was worded two ways. One helper (selectors.lock_reason) words both."""
+    from assessment.selectors import learner_task_list
+    from assessment.services import task_availability
+    from tests.factories import CriterionFactory
+
+    element = written["unit"].elements.get()
+    CriterionFactory(element=element, number="1.9", position=9)  # no item covers it
+    task = written["task"]
+    reason = task_availability(learner, task, cohort).reason
+    assert reason == "This unit is not open for assessment yet: its mapping is incomplete."
+    by_unit, _ = learner_task_list(learner, cohort)
+    [listed] = [r for rows in by_unit.values() for r in rows if r.task == task]
+    assert listed.locked == reason
+    client = client_for(learner)
+    assert reason in row(tasks_page(client, cohort), task.title)
+    page = client.get(f"/assess/cohorts/{cohort.pk}/tasks/{task.pk}/").content.decode()
+    assert reason in page
+
+
 def test_an_open_task_not_yet_started_still_says_not_started(
     client_for: Any, learner: Any, cohort: Any, written: dict[str, Any]
 ) -> None:

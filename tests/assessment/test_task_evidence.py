@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 from assessment import evidence as files
 from assessment.models import Attempt, AuditEvent, Evidence, Item, Task
@@ -93,7 +95,7 @@ def test_it_offers_an_upload_control_beside_the_question_that_needs_evidence(
     question = fieldset(html, "handwash-video")
     assert "Attach a file to question 8" in question
     assert 'type="file"' in question
-    assert f'data-item="{written["video"].key}"' in question
+    assert f'data-item="{written["video"].pk}"' in question
     assert 'accept="video/mp4,video/webm,video/quicktime,.mov"' in question
     assert "A video of 40 to 60 seconds" in question
     # Questions answered in words only get no upload of their own.
@@ -110,9 +112,8 @@ def test_the_learner_submits_once_question_8_has_its_video(
     assert "Upload evidence for question 8" in refused.content.decode()
 
     content = mp4(45)
-    url = create(client, attempt.pk, len(content), filename="handwash.mp4", item="handwash-video")[
-        "Location"
-    ]
+    video = str(written["video"].pk)
+    url = create(client, attempt.pk, len(content), filename="handwash.mp4", item=video)["Location"]
     assert patch(client, url, 0, content).status_code == 204
     assert Evidence.objects.get().item == written["video"]
 
@@ -130,8 +131,9 @@ def test_a_jpeg_for_the_video_question_is_refused_with_the_reason_and_nothing_st
     client = client_for(learner)
     content = jpeg()
     created = create(
-        client, written["attempt"].pk, len(content), filename="hands.jpg", item="handwash-video"
-    )
+        client, written["attempt"].pk, len(content), filename="hands.jpg",
+        item=str(written["video"].pk),
+    )  # fmt: skip
     url = created["Location"]
     refused = patch(client, url, 0, content)
     assert refused.status_code == 415
@@ -201,7 +203,7 @@ def test_a_file_moves_between_the_question_and_the_attempt_as_a_whole(
         attempt, uploaded_by=learner, name="handwash.mp4", content=ContentFile(mp4(45))
     )
     moved = client.post(
-        f"/assess/evidence/{video.pk}/change", {"item": "handwash-video"},
+        f"/assess/evidence/{video.pk}/change", {"item": written["video"].pk},
         headers={"HX-Request": "true"},
     )  # fmt: skip
     assert moved.status_code == 200
@@ -229,7 +231,7 @@ def test_moving_a_photo_to_the_video_question_is_refused_beside_it_and_changes_n
         written["attempt"], uploaded_by=learner, name="hands.png", content=ContentFile(png_bytes())
     )
     refused = client.post(
-        f"/assess/evidence/{photo.pk}/change", {"item": "handwash-video"},
+        f"/assess/evidence/{photo.pk}/change", {"item": written["video"].pk},
         headers={"HX-Request": "true"},
     )  # fmt: skip
     assert refused.status_code == 400
@@ -261,7 +263,7 @@ def test_the_cohorts_assessor_cannot_move_or_remove_a_learners_file(
         written["attempt"], uploaded_by=learner, name="notes.pdf", content=ContentFile(PDF)
     )
     client = client_for(assessor)
-    for data in ({"item": "handwash-video"}, {"remove": "1"}):
+    for data in ({"item": written["video"].pk}, {"remove": "1"}):
         response = client.post(f"/assess/evidence/{photo.pk}/change", data)
         assert response.status_code in (403, 404)
     photo.refresh_from_db()
@@ -408,3 +410,245 @@ def test_a_resubmission_keeps_question_8s_satisfactory_video_and_submits_without
     assert submitted.status_code == 302
     second.refresh_from_db()
     assert second.status == Attempt.Status.SUBMITTED
+
+
+# Review of issue 14's task page -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ref", ["nosuch", "²", "99999999999999999999", "8x", "-1"])
+def test_an_evidence_block_of_no_such_question_is_not_found(
+    client_for: Any, learner: Any, written: dict[str, Any], ref: str
+) -> None:
+    """`²` passed str.isdigit() and failed int(); a key or a huge number escaped as a 500."""
+    response = client_for(learner).get(
+        f"/assess/attempts/{written['attempt'].pk}/evidence", {"item": ref}
+    )
+    assert response.status_code == 404
+
+
+def test_an_evidence_block_of_another_tasks_question_is_not_found(
+    client_for: Any, learner: Any, written: dict[str, Any]
+) -> None:
+    stranger = Item.objects.exclude(task=written["task"]).first()
+    assert stranger is not None
+    response = client_for(learner).get(
+        f"/assess/attempts/{written['attempt'].pk}/evidence", {"item": stranger.pk}
+    )
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("htmx", [True, False])
+def test_moving_a_file_to_no_such_question_says_so_and_changes_nothing(
+    client_for: Any, learner: Any, written: dict[str, Any], htmx: bool
+) -> None:
+    photo = files.add_evidence(
+        written["attempt"], uploaded_by=learner, name="hands.png", content=ContentFile(png_bytes())
+    )
+    client = client_for(learner)
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = client.post(f"/assess/evidence/{photo.pk}/change", {"item": "²"}, headers=headers)
+    if htmx:
+        assert response.status_code == 400
+        assert "There is no such question in this task." in response.content.decode()
+    else:
+        assert response.status_code == 302
+        page = client.get(response["Location"]).content.decode()
+        assert "There is no such question in this task." in page
+    photo.refresh_from_db()
+    assert photo.item is None
+    assert not AuditEvent.objects.filter(action="evidence.moved").exists()
+
+
+def test_a_refused_submit_with_a_choice_of_5000_digits_shows_the_page_again(
+    client_for: Any, learner: Any, written: dict[str, Any]
+) -> None:
+    """The re-render converted posted choices with int(): 5,000 digits is past Python's limit
+    for int(), so a refused submit was a 500. Posted choices stay the strings they were."""
+    quiz = Task.objects.get(unit__code="HLTINF006", key="basics-quiz")
+    attempt = start_attempt(learner, quiz, written["cohort"])
+    data = {"answer-rub-or-soap": "9" * 5000, "answer-rub-or-soap-present": "1", "declared": "on"}
+    response = client_for(learner).post(f"/assess/attempts/{attempt.pk}/submit", data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Choose from the options given." in fieldset(html, "rub-or-soap")
+    assert " checked" not in fieldset(html, "rub-or-soap")
+    attempt.refresh_from_db()
+    assert attempt.status == Attempt.Status.DRAFT
+
+
+def test_a_refused_submit_keeps_the_choices_ticked_as_posted(
+    client_for: Any, learner: Any, written: dict[str, Any]
+) -> None:
+    quiz = Task.objects.get(unit__code="HLTINF006", key="basics-quiz")
+    attempt = start_attempt(learner, quiz, written["cohort"])
+    data = {"answer-moments": ["0", "2"], "answer-moments-present": "1"}  # no declaration
+    html = client_for(learner).post(f"/assess/attempts/{attempt.pk}/submit", data).content
+    moments = fieldset(html.decode(), "moments")
+    assert re.findall(r'value="(\d+)"[^>]* checked', moments) == ["0", "2"]
+
+
+@pytest.mark.parametrize(
+    ("hint", "kinds", "low", "high"),
+    [
+        ("A video of 1.5 to 2 minutes.", ("video",), 90, 120),
+        ("A video of 1,5 to 2 minutes.", ("video",), 90, 120),
+        ("A clip of at least 2.5 minutes.", ("video",), 150, None),
+        ("A photo of the clipboard checklist.", ("photo",), None, None),
+        ("Screenshots of the filmography page.", ("photo",), None, None),
+        ("A video of 2 to 1 minutes.", ("video",), None, None),  # from more to less: no rule
+    ],
+)  # fmt: skip
+def test_it_reads_decimal_lengths_and_whole_words_from_a_hint(
+    hint: str, kinds: tuple[str, ...], low: Any, high: Any
+) -> None:
+    """ "1.5 to 2 minutes" was read as "5 to 2 minutes" (at least 300 s, at most 120 s), so no
+    video could ever be accepted; "clipboard" made a photo question a video question."""
+    rule = files.evidence_rule(Item(evidence_hint=hint))
+    assert (rule.kinds, rule.min_seconds, rule.max_seconds) == (kinds, low, high)
+
+
+def test_a_video_of_100_seconds_suits_a_question_asking_for_1_5_to_2_minutes(
+    learner: Any, written: dict[str, Any]
+) -> None:
+    item = written["video"]
+    item.evidence_hint = "A video of 1.5 to 2 minutes, both hands in view."
+    item.save(update_fields=["evidence_hint"])
+    added = files.add_evidence(
+        written["attempt"], uploaded_by=learner, name="wash.mp4",
+        content=ContentFile(mp4(100)), item=item,
+    )  # fmt: skip
+    assert added.item == item
+
+
+def test_a_pack_whose_video_length_runs_from_more_to_less_is_refused_at_import(
+    tmp_path: Any,
+) -> None:
+    import shutil
+
+    from delivery.packs.schema import PackError
+
+    pack = tmp_path / "infection-control"
+    shutil.copytree(SAMPLES / "infection-control", pack)
+    yaml = pack / "pack.yaml"
+    yaml.write_text(
+        yaml.read_text().replace("A video of 40 to 60 seconds", "A video of 60 to 40 seconds")
+    )
+    with pytest.raises(PackError, match="runs from more to less"):
+        import_pack(pack)
+    assert not Task.objects.filter(key="written-questions").exists()
+
+
+def test_an_item_whose_key_is_all_digits_gets_its_own_file(
+    client_for: Any, learner: Any, written: dict[str, Any]
+) -> None:
+    """A key of digits ("8") was taken for an item id: the file went to another question (here
+    the video question, which refused the photo). Every form names the item by its id."""
+    task, video = written["task"], written["video"]
+    notes = Item.objects.create(
+        task=task, key=str(video.pk), kind=Item.Kind.SHORT_ANSWER, prompt="Your notes.",
+        position=99, evidence_required=True, evidence_hint="A photo of your notes.",
+    )  # fmt: skip
+    client = client_for(learner)
+    html = client.get(task_url(written)).content.decode()
+    question = fieldset(html, notes.key)
+    assert f'data-item="{notes.pk}"' in question
+    assert f'?item={notes.pk}"' in question
+    sent = re.search(r'<input type="hidden" name="item" value="([^"]*)"', question)
+    assert sent is not None
+    response = client.post(
+        reverse("assessment:evidence_upload_form", args=[written["attempt"].pk]),
+        {"file": SimpleUploadedFile("notes.png", png_bytes()), "item": sent.group(1)},
+    )
+    assert response.status_code == 302
+    assert Evidence.objects.get().item == notes
+    # The move offers name questions by id too.
+    page = client.get(task_url(written)).content.decode()
+    assert f'<option value="{video.pk}">Question 8</option>' in fieldset(page, notes.key)
+
+
+def _mark(attempt: Attempt, assessor: Any, not_satisfactory: str) -> None:
+    from assessment import services
+
+    attempt.refresh_from_db()
+    services.mark_attempt(
+        attempt,
+        assessor=assessor,
+        judgements=[
+            services.ItemJudgement(
+                item.key,
+                *(("NS", "Name every link.") if item.key == not_satisfactory else ("S", "")),
+            )
+            for item in attempt.task.items.all()
+        ],
+        feedback="Not yet.",
+        declared=True,
+        version=attempt.version,
+    )
+
+
+def test_a_file_kept_twice_still_shows_on_the_third_attempt_and_where_it_is_marked(
+    client_for: Any, learner: Any, assessor: Any, written: dict[str, Any]
+) -> None:
+    """The page looked for a kept answer's files on the attempt before only; kept twice, they
+    are on attempt 1, and attempt 3 showed none."""
+    from assessment import services
+
+    first = written["attempt"]
+    data = answer_all(written, learner)
+    files.add_evidence(
+        first, uploaded_by=learner, name="handwash.mp4", content=ContentFile(mp4(45)),
+        item=written["video"],
+    )  # fmt: skip
+    services.submit_attempt(first, learner=learner, declared=True)
+    _mark(first, assessor, "chain")
+    client = client_for(learner)
+    for number in (2, 3):
+        client.post(task_url(written))  # start the next attempt
+        attempt = Attempt.objects.get(task=written["task"], number=number)
+        html = client.get(task_url(written)).content.decode()
+        assert "handwash.mp4" in fieldset(html, "handwash-video"), f"attempt {number}"
+        submitted = client.post(
+            f"/assess/attempts/{attempt.pk}/submit",
+            {"answer-chain": data["answer-chain"] + f" Try {number}.", "declared": "on"},
+        )
+        assert submitted.status_code == 302
+        if number == 2:
+            _mark(attempt, assessor, "chain")
+    third = Attempt.objects.get(task=written["task"], number=3)
+    marking = client_for(assessor).get(f"/assess/attempts/{third.pk}/mark/").content.decode()
+    item = marking[marking.index('id="item-handwash-video"') :]
+    assert "handwash.mp4" in item[: item.index("</fieldset>")]
+    # The record says where a kept answer is from: its files are listed under that attempt.
+    from assessment.records import load_record
+    from delivery.records import RecordKey
+
+    record = load_record(RecordKey(learner.pk, written["cohort"].pk, written["task"].unit_id))
+    [task] = [t for t in record.tasks if t["task"] == written["task"]]
+    by_number = {a["attempt"].number: a for a in task["attempts"]}
+    [kept] = [i for i in by_number[3]["items"] if i["key"] == "handwash-video"]
+    assert (kept["carried_forward"], kept["kept_from"]) == (True, 1)
+    assert [e.original_name for e in by_number[1]["evidence"]] == ["handwash.mp4"]
+
+
+def test_a_second_click_of_submit_goes_to_the_page_saying_it_was_submitted(
+    client_for: Any, learner: Any, written: dict[str, Any], monkeypatch: Any
+) -> None:
+    """Both clicks pass the draft check; the first submits, the second then found a submitted
+    attempt and showed the page with no draft and no word of what happened."""
+    from assessment import services, views
+
+    attempt = written["attempt"]
+    data = answer_all(written, learner)
+    files.add_evidence(
+        attempt, uploaded_by=learner, name="handwash.mp4", content=ContentFile(mp4(45)),
+        item=written["video"],
+    )  # fmt: skip
+    stale = Attempt.objects.get(pk=attempt.pk)  # as the second request read it
+    services.submit_attempt(attempt, learner=learner, declared=True)  # the first click
+    monkeypatch.setattr(views, "access_attempt", lambda *args, **kwargs: stale)
+    client = client_for(learner)
+    response = client.post(f"/assess/attempts/{attempt.pk}/submit", {**data, "declared": "on"})
+    assert response.status_code == 302
+    assert response["Location"] == task_url(written)
+    page = client.get(response["Location"]).content.decode()
+    assert "Submitted. Your assessor will mark it" in page

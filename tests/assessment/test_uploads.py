@@ -107,7 +107,13 @@ def test_it_uploads_in_chunks_resumes_after_an_interruption_and_records_the_file
     third = size // 3
     client = client_for(learner)
 
-    created = create(client, attempt.pk, size, filename="my demo.mp4", item="photo")
+    created = create(
+        client,
+        attempt.pk,
+        size,
+        filename="my demo.mp4",
+        item=str(attempt.task.items.get(key="photo").pk),
+    )
     assert created.status_code == 201
     assert created["Tus-Resumable"] == "1.0.0"
     url = created["Location"]
@@ -396,7 +402,7 @@ def test_it_accepts_a_plain_multipart_upload(
         reverse("assessment:evidence_upload_form", args=[attempt.pk]),
         {
             "file": SimpleUploadedFile("photo.png", png_bytes(), content_type="text/html"),
-            "item": "photo",
+            "item": attempt.task.items.get(key="photo").pk,
             "next": page,
         },
     )

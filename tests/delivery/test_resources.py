@@ -361,6 +361,32 @@ def test_a_video_with_captions_shows_their_transcript_beside_the_player(
     assert "or read the transcript below" in html
 
 
+def test_a_captions_file_missing_from_storage_shows_the_video_without_a_transcript(
+    client_for: Any, learner: Any, embedded: Resource
+) -> None:
+    """Review of issue 14: the captions were opened on every view, and a file gone from
+    storage (a restore without media, a purge) made the resource page a 500."""
+    embedded.captions.save("wash.vtt", ContentFile(VTT.encode()))
+    embedded.captions.storage.delete(embedded.captions.name)
+    response = client_for(learner).get(url(embedded))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Open the video at www.youtube-nocookie.com" in html
+    assert "Transcript" not in html
+    assert "or read the transcript below" not in html
+
+
+def test_captions_that_are_not_utf8_still_show_their_words(
+    client_for: Any, learner: Any, embedded: Resource
+) -> None:
+    embedded.captions.save(
+        "wash.vtt", ContentFile(b"WEBVTT\n\n00:00.000 --> 00:02.000\nCaf\xe9 hands\n")
+    )
+    response = client_for(learner).get(url(embedded))
+    assert response.status_code == 200
+    assert "Caf\ufffd hands" in response.content.decode()
+
+
 def test_the_transcript_reader_keeps_only_the_words() -> None:
     assert transcript_lines("\ufeff" + VTT.replace("\n", "\r\n")) == [
         "Wet your hands with clean water.",
