@@ -233,6 +233,8 @@ def kept_sources(attempt: Attempt, earlier: list[Attempt] | None = None) -> dict
 def kept_evidence(attempt: Attempt) -> dict[int, list[Evidence]]:
     """The files of the answers `attempt` kept from earlier attempts (kept_sources), by item
     id: shown beside the kept answer on the task page and the marking page. Three queries."""
+    if attempt.previous_id is None:  # a first attempt keeps nothing: no queries
+        return {}
     sources = kept_sources(attempt)
     if not sources:
         return {}
