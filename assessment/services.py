@@ -124,6 +124,12 @@ def start_attempt(learner: Any, task: Task, cohort: Cohort) -> Attempt:
     ).first()
     if draft is not None:
         return draft
+    if task.kind == Task.Kind.OBSERVATION:
+        # The assessor opens it (start_observation) while watching the learner at work.
+        raise ValidationError(
+            "Your assessor or workplace supervisor records this observation: there is "
+            "nothing for you to start."
+        )
     availability = task_availability(learner, task, cohort)
     if not availability.open:
         raise ValidationError(availability.reason)

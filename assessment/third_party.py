@@ -251,7 +251,7 @@ def request_third_party_report(
         wait_until = dateformat.format(timezone.localtime(request.sent_at + RESEND_AFTER), "g:i a")
         raise ValidationError(
             f"A link was sent to {request.supervisor_email} moments ago. You can send another "
-            f"from {wait_until}."
+            f"at {wait_until} or later."
         )
     secret, token_hash = links.new_secret()
     expires_at = now + timedelta(days=days_valid)

@@ -11,6 +11,13 @@ from delivery.models import Cohort, Module, Resource
 from live.models import LiveSession, Poll
 
 
+class PersonChoiceField(forms.ModelMultipleChoiceField):
+    """People listed by the name others know them by, not their login."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.get_full_name() or obj.get_username())
+
+
 class SessionForm(forms.ModelForm):
     """Schedule or change a session. Choices are limited to the cohort's trainers and the
     course's modules and resources; the service checks the same again."""
@@ -40,6 +47,7 @@ class SessionForm(forms.ModelForm):
             "prework",
             "resources",
         ]
+        field_classes = {"trainers": PersonChoiceField}  # noqa: RUF012
         widgets = {  # noqa: RUF012
             "trainers": forms.CheckboxSelectMultiple,
             "prework": forms.CheckboxSelectMultiple,

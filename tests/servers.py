@@ -141,6 +141,9 @@ def service_env(
             "PYTHONUNBUFFERED": "1",
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "VAR_DIR": str(tmp_path_factory.mktemp("var")),
+            # Every server process names the same address: daphne serves it, and the worker
+            # signs credentials as the issuer that address makes (did:web:host%3Aport).
+            "PUBLIC_URL": f"http://127.0.0.1:{free_port()}",
         }
     )
     subprocess.run(
@@ -174,13 +177,12 @@ def daphne_server(
     service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     """A real daphne process serving HTTP and WebSockets on a free port."""
-    port = free_port()
+    # Absolute links (credentials, shares, e-mails) name the address that serves the app.
+    url = service_env["PUBLIC_URL"]
+    port = int(url.rsplit(":", 1)[1])
     log = tmp_path_factory.mktemp("daphne") / "daphne.log"
     args = ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
-    url = f"http://127.0.0.1:{port}"
-    # Absolute links (credentials, shares, e-mails) name the address that serves the app.
-    env = {**service_env, "PUBLIC_URL": url}
-    server = Server(start(args, env, log), log, url, port)
+    server = Server(start(args, service_env, log), log, url, port)
 
     def answers() -> bool:
         try:

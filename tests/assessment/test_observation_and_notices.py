@@ -83,3 +83,21 @@ def test_the_learner_is_emailed_the_feedback_after_commit(
     assert "Not satisfactory" in message.subject
     assert "Nearly there." in message.body
     assert "q2: Not satisfactory. Name all five moments." in message.body
+
+
+def test_the_learner_is_not_offered_an_observation_to_start(
+    client_for: Any, learner: Any, cohort: Any
+) -> None:
+    enrol_learner(learner, cohort)
+    made = assessable_unit(course=cohort.course, items=1, kind="observation")
+    url = f"/assess/cohorts/{cohort.pk}/tasks/{made['task'].pk}/"
+    client = client_for(learner)
+    html = client.get(url).content.decode()
+    assert "records this observation" in html
+    assert ">Start<" not in html
+    # Posting the start anyway (an old page) creates nothing and says why.
+    told = client.post(url, follow=True).content.decode()
+    assert "nothing for you to start" in told
+    assert not Attempt.objects.exists()
+    with pytest.raises(ValidationError, match="records this observation"):
+        services.start_attempt(learner, made["task"], cohort)

@@ -5,6 +5,7 @@ auditor opens written to the audit trail."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -240,6 +241,9 @@ def test_a_grant_limits_the_records_an_auditor_sees(
     listing = client.get(URL).content.decode()
     assert record_url(assessed) in listing
     assert "Outside" not in listing
+    # The grant's end ends a sentence with "a.m." or "p.m.": one full stop, not two.
+    assert re.search(r"until \d{1,2}:\d\d [ap]\.m\. on \d{1,2} \w+ \d{4}\.</p>", listing)
+    assert "m.." not in listing
     assert client.get(record_url(assessed)).status_code == 200
     assert client.get(record_url(outside)).status_code == 404
     evidence = outside["evidence"][0]

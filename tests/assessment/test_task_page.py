@@ -94,6 +94,25 @@ def test_autosave_reports_a_bad_answer_without_losing_saved_ones(
     assert attempt.answers.get(item__key="q1").text == "kept"
 
 
+def test_an_autosave_arriving_after_the_submit_is_answered_quietly(
+    client_for: Any, learner: Any, cohort: Any, written: dict[str, Any]
+) -> None:
+    client = client_for(learner)
+    attempt = services.start_attempt(learner, written["task"], cohort)
+    data = {"answer-q1": "Hand hygiene", "answer-q2": "Gloves"}
+    client.post(f"/assess/attempts/{attempt.pk}/submit", data | {"declared": "on"})
+    late = client.post(
+        f"/assess/attempts/{attempt.pk}/save", {"answer-q1": "changed"},
+        headers={"HX-Request": "true"},
+    )  # fmt: skip
+    assert late.status_code == 204  # htmx swaps nothing and logs no error
+    assert attempt.answers.get(item__key="q1").text == "Hand hygiene"
+    # The plain Save button is still told, and the other learner still finds nothing.
+    plain = client.post(f"/assess/attempts/{attempt.pk}/save", {"answer-q1": "changed"})
+    assert plain.status_code == 403
+    assert attempt.answers.get(item__key="q1").text == "Hand hygiene"
+
+
 def test_another_learner_cannot_touch_the_draft(
     client_for: Any, learner: Any, other_learner: Any, cohort: Any, written: dict[str, Any]
 ) -> None:

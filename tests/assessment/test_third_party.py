@@ -247,6 +247,9 @@ def test_it_refuses_a_reused_link_and_changes_nothing(
     again = Client().post(link, COMPLETE | {"supervisor_name": "Someone Else", "item-q2": "yes"})
     assert again.status_code == 410
     assert b"This report has already been completed" in again.content
+    # The time ends with "a.m." or "p.m.": the sentence must not add a second full stop.
+    assert re.search(rb"Completed at \d{1,2}:\d\d [ap]\.m\. on \d{1,2} \w+ \d{4}\.", again.content)
+    assert b"m.." not in again.content
     assert state() == before
     assert ThirdPartyRequest.objects.get().supervisor_name == "Mia Santos"
     assert Client().get(link).status_code == 410
@@ -363,7 +366,7 @@ def test_a_resend_retires_the_old_link(
     with time_machine.travel("2026-11-02 09:00 +1100", tick=False):
         ask(client, cohort, report["task"], django_capture_on_commit_callbacks)
         too_soon = ask(client, cohort, report["task"], django_capture_on_commit_callbacks)
-    assert b"You can send another from 9:02 a.m." in too_soon.content
+    assert b"You can send another at 9:02 a.m. or later." in too_soon.content
     assert len(mail.outbox) == 1
     with time_machine.travel("2026-11-02 09:05 +1100", tick=False):
         page = ask(
@@ -493,7 +496,7 @@ def test_the_learners_panel_shows_the_request_and_offers_a_new_link(
         send(learner, task, cohort)
         html = panel()
     assert f"Sent to <strong>{SUPERVISOR}</strong> on 2 Nov 2026, 9:00 a.m." in html
-    assert "works until 16 Nov 2026" in html
+    assert "works until 9:00 a.m. on 16 Nov 2026. " in html
     assert "Send a new link" in html
     with time_machine.travel("2026-11-17 09:00 +1100", tick=False):
         assert "expired on 16 Nov 2026 without being used" in panel()

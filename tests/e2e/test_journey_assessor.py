@@ -21,12 +21,6 @@ QUIZ = "Infection prevention basics quiz"
 
 @pytest.mark.django_db(transaction=True)
 @sized
-@pytest.mark.xfail(
-    reason="awaits issue 14 defect 7 and issue 15 item 8 (assessor: 'Start marking', the "
-    "outcome offered where marking ends) and defect 5 (creds: the credential's link uses "
-    "PUBLIC_URL, not https://localhost:8000); walked green on h/assessor up to that link",
-    strict=False,
-)
 def test_an_assessor_marks_records_competent_and_sees_the_credential(
     celery_worker: Process, page: Any, journey: Any, demo: str
 ) -> None:

@@ -64,7 +64,7 @@ def test_a_trainer_schedules_runs_and_follows_up_a_live_session(
     now = timezone.now()
     page.get_by_label("Starts").fill(local_input(now - timedelta(minutes=1)))
     page.get_by_label("Ends").fill(local_input(now + timedelta(hours=1)))
-    expect(page.get_by_role("checkbox", name="trainer")).to_be_checked()  # Tom, by default
+    expect(page.get_by_role("checkbox", name="Tom Riley")).to_be_checked()  # Tom, by default
     tom.visit(page.get_by_role("button", name=re.compile("Schedule|Save")).click, "scheduled")
     session = LiveSession.objects.get(title=TITLE)
     tom.visit(page.get_by_role("link", name="Open the room").first.click, "room")

@@ -44,6 +44,13 @@ def eventually(check: Callable[[], Any], what: str, timeout: float = EVENT_WAIT)
     pytest.fail(f"timed out waiting for {what}")
 
 
+@pytest.fixture(autouse=True)
+def same_address_as_the_workers(settings: Any, service_env: dict[str, str]) -> None:
+    """The issuer made here (its did:web names the public address) is the one the workers
+    sign as: they run with the services' PUBLIC_URL."""
+    settings.PUBLIC_URL = service_env["PUBLIC_URL"]
+
+
 def competent_outcome() -> tuple[Outcome, Any]:
     learner = UserFactory(username="cred-learner", first_name="Lena", last_name="Nguyen")
     assessor = UserFactory(username="cred-assessor", roles=[Role.ASSESSOR])

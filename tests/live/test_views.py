@@ -73,6 +73,21 @@ class TestScheduling:
         assert f"Schedule a session for {cohort.name}" in html
         assert 'type="datetime-local"' in html
 
+    def test_it_lists_trainers_by_name_as_a_group_of_checkboxes(
+        self, client_for: Any, trainer: Any, cohort: Any
+    ) -> None:
+        trainer.first_name, trainer.last_name = "Tom", "Nguyen"
+        trainer.save()
+        html = client_for(trainer).get(self.url(cohort)).content.decode()
+        group = re.search(r'<fieldset class="field field--choices">(.*?)</fieldset>', html, re.S)
+        assert group is not None
+        assert "<legend>Trainers</legend>" in group[1]
+        box = re.search(r'<label class="choice" for="(id_trainers_0)">(.*?)</label>', group[1])
+        assert box is not None
+        assert f'id="{box[1]}"' in box[2]
+        assert box[2].strip().endswith("Tom Nguyen")
+        assert trainer.username not in group[1]
+
     @pytest.mark.parametrize(
         ("overrides", "message"),
         [
