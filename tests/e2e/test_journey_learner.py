@@ -3,7 +3,8 @@ people's steps (each demo learner stands at a different point of the same path):
 
 - Noah, new: his dashboard, a module of every resource kind studied, each task kind opened,
   the quiz answered and submitted, the written task answered with evidence attached to the
-  attempt and to the question that requires it, and submitted;
+  attempt (a large file whose connection is cut part-way and resumes) and to the question that
+  requires it, and submitted;
 - Mia, after Not Satisfactory: reads the feedback, resubmits, and the attempt waits again;
 - Lena, Competent: finds her credential, shares it, downloads the certificate and verifies
   the credential on the verify page.
@@ -14,6 +15,8 @@ axe-core checks every page on the way.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,8 @@ from assessment.demo import demo_photo, demo_video
 from assessment.models import Attempt
 from tests.e2e.conftest import sign_in, sized
 
+PART = 64 * 1024 * 1024  # the upload's part size (static/js/evidence-upload.js)
+LARGE = PART + 4 * 1024 * 1024  # a large file: two parts
 PACK = yaml.safe_load((settings.BASE_DIR / "packs/infection-control/pack.yaml").read_text())
 HLTINF006 = next(unit for unit in PACK["units"] if unit["code"] == "HLTINF006")
 TASKS = {task["key"]: task for task in HLTINF006["tasks"]}
@@ -65,6 +70,39 @@ def answer_choices(page: Any, task_key: str, *, wrong: frozenset[str] = frozense
             right = [next(c for c in item["choices"] if c not in right)]
         for choice in right:
             question.get_by_label(choice, exact=True).check()
+
+
+def attach_through_a_dropped_connection(page: Any, control: Any, tmp_path: Path) -> Path:
+    """A file larger than one upload part (64 MiB), whose second part's connection is cut: the
+    upload asks the server where to go on (HEAD) and resumes from the part it kept."""
+    audit = tmp_path / "hand-hygiene-audit.pdf"
+    audit.write_bytes(b"%PDF-1.4\n" + os.urandom(LARGE))
+    sent: list[tuple[str, str]] = []
+    cut: list[str] = []
+
+    def cut_the_second_part(route: Any) -> None:
+        offset = route.request.header_value("upload-offset") or ""
+        sent.append((route.request.method, offset))
+        if route.request.method == "PATCH" and offset not in ("", "0") and not cut:
+            cut.append(offset)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route("**/assess/uploads/**", cut_the_second_part)
+    with page.expect_file_chooser() as chooser:
+        control.click()
+    chooser.value.set_files(str(audit))
+    row = page.locator(".upload", has_text=audit.name)
+    expect(row.locator(".upload__state")).to_have_text("Uploaded")
+    page.unroute("**/assess/uploads/**")
+    # The browser reports the connection we cut; it is the only error the page may show.
+    page.console_errors.remove("Failed to load resource: net::ERR_CONNECTION_RESET")
+    assert cut == [str(PART)], sent
+    after_cut = sent[sent.index(("PATCH", str(PART))) + 1 :]
+    assert ("HEAD", "") in after_cut, sent  # it asked where to go on...
+    assert ("PATCH", str(PART)) in after_cut, sent  # ...and sent only what was missing
+    return audit
 
 
 @pytest.mark.django_db(transaction=True)
@@ -130,6 +168,7 @@ def test_a_new_learner_studies_and_attempts_each_kind_of_task(
         whole.click()
     chooser.value.set_files(str(photo))
     expect(page.get_by_text("gloves-station.jpg").first).to_be_visible(timeout=60_000)
+    audit = attach_through_a_dropped_connection(page, whole, tmp_path)
     # Question 8 asks for a video of its own, attached beside it.
     clip = tmp_path / "handwash.mp4"
     clip.write_bytes(demo_video(45))
@@ -146,6 +185,11 @@ def test_a_new_learner_studies_and_attempts_each_kind_of_task(
     written = Attempt.objects.get(learner__username="learner4", task__key="written-questions")
     assert written.status == Attempt.Status.SUBMITTED
     assert written.evidence.filter(original_name="gloves-station.jpg", item=None).exists()
+    stored = written.evidence.get(original_name=audit.name, item=None)
+    assert (stored.sha256, stored.size) == (
+        hashlib.sha256(audit.read_bytes()).hexdigest(),
+        audit.stat().st_size,
+    )
     assert written.evidence.filter(
         original_name="handwash.mp4", item__key="handwash-video"
     ).exists()
