@@ -1,7 +1,8 @@
 """Faults: kill, cut off and break the real services under work, and count what was lost.
 
 `python bench/run.py faults` runs the fault scenarios, which are integration tests
-(tests/integration/test_faults.py, and the Celery worker killed with SIGKILL in the middle of
+(tests/integration/test_faults.py, a Redis restart under a live room in
+tests/integration/test_faults_redis.py, and the Celery worker killed with SIGKILL in the middle of
 issuing a credential in tests/integration/test_credentials_worker.py) against PostgreSQL
 (DATABASE_URL, default the Makefile's) and Redis (REDIS_URL), with real daphne and Celery
 worker processes. A missing service fails the run (CI=1), it is never skipped. Each scenario
@@ -22,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = [
     "tests/integration/test_faults.py",
+    "tests/integration/test_faults_redis.py",
     "tests/integration/test_credentials_worker.py::"
     "test_a_worker_killed_mid_issue_leaves_exactly_one_credential",
 ]

@@ -168,8 +168,11 @@ def send_announcement_emails(announcement: Announcement) -> int:
     where the last run stopped, and a run that finds a learner already recorded (another run at
     the same time) skips them. Only the e-mail in flight when something breaks can be lost (the
     worker killed before it went) or go twice (the connection lost after the server took it);
-    the announcement itself is always in the app. An address the server refuses outright is
-    logged and skipped, so it cannot stop the e-mails to the learners after it.
+    the announcement itself is always in the app. An address the server refuses outright (a 5xx
+    reply) is logged and skipped, so it cannot stop the e-mails to the learners after it. One it
+    refuses for now (a 4xx reply: mailbox busy, greylisted, the server shutting down) is not
+    recorded, the learners after it still get theirs, and the run then raises so the job is
+    retried for that learner rather than the e-mail being lost.
     """
     recipients = list(
         announcement.cohort.enrolments.filter(status=Enrolment.Status.ACTIVE)
@@ -185,6 +188,7 @@ def send_announcement_emails(announcement: Announcement) -> int:
     text = render_to_string("delivery/email/announcement.txt", context)
     html = render_to_string("delivery/email/announcement.html", context)
     sent = 0
+    deferred: smtplib.SMTPRecipientsRefused | None = None
     with get_connection() as connection:
         for learner_id, address in recipients:
             try:
@@ -198,8 +202,17 @@ def send_announcement_emails(announcement: Announcement) -> int:
             message.attach_alternative(html, "text/html")
             try:
                 sent += connection.send_messages([message]) or 0
-            except smtplib.SMTPRecipientsRefused:
+            except smtplib.SMTPRecipientsRefused as refused:
                 record.delete()
+                if any(400 <= code < 500 for code, _reply in refused.recipients.values()):
+                    deferred = refused  # for now: the retry sends it
+                    logger.info(
+                        "announcement %s: the mail server deferred %s's e-mail: %s",
+                        announcement.pk,
+                        learner_id,
+                        refused.recipients,
+                    )
+                    continue
                 logger.warning(
                     "announcement %s: the mail server refused %s's address",
                     announcement.pk,
@@ -208,6 +221,8 @@ def send_announcement_emails(announcement: Announcement) -> int:
             except BaseException:
                 record.delete()  # not sent: the retry sends it
                 raise
+    if deferred is not None:
+        raise deferred  # an OSError, so the Celery job is retried with backoff
     return sent
 
 

@@ -8,6 +8,7 @@ fans it out to its own sockets (live/hub.py), so no consumer renders or encodes 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Literal
 
 from asgiref.sync import async_to_sync
@@ -17,6 +18,8 @@ from django.db.models import F
 
 from live import groups
 from live.models import LiveSession
+
+log = logging.getLogger(__name__)
 
 Audience = Literal["all", "staff"]
 
@@ -60,9 +63,15 @@ def message(
 
 
 def send_now(session_id: int, layer_message: dict[str, Any]) -> None:
+    """The change and its seq are already committed, so a channel layer that is down (Redis
+    restarting) must not fail the request that made it: every process's hub sends its sockets
+    a fresh state once the layer is back, and a page that sees the next seq catches up."""
     layer = get_channel_layer()
     if layer is not None:
-        async_to_sync(layer.group_send)(groups.session(session_id), layer_message)
+        try:
+            async_to_sync(layer.group_send)(groups.session(session_id), layer_message)
+        except Exception as exc:  # the layer's own errors (redis-py's) are not one class
+            log.warning("live: event for room %s not sent (%s); sockets resync", session_id, exc)
 
 
 def send_on_commit(session_id: int, layer_message: dict[str, Any]) -> None:

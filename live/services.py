@@ -7,11 +7,13 @@ an error event (docs/live-protocol.md lists them).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -34,6 +36,8 @@ from live.models import (
     QuestionVote,
     RaisedHand,
 )
+
+log = logging.getLogger(__name__)
 
 CHAT_MAX_LENGTH = 500
 QUESTION_MAX_LENGTH = 500
@@ -247,12 +251,18 @@ def _chat_rate_check(session: LiveSession, user: Any) -> None:
     window = _setting("LIVE_CHAT_WINDOW_SECONDS", 10)
     bucket = int(timezone.now().timestamp()) // window
     key = f"live:chat-rate:{session.pk}:{user.pk}:{bucket}"
-    cache.add(key, 0, timeout=window * 2)
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window * 2)
-        count = 1
+        cache.add(key, 0, timeout=window * 2)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=window * 2)
+            count = 1
+    except redis.RedisError as exc:
+        # Redis restarting must not lose the message (the socket's own token bucket still
+        # limits it): the counter is a guard, the chat is what the room is for.
+        log.warning("live: chat rate counter unavailable (%s); letting the message through", exc)
+        return
     if count > limit:
         retry = window - int(timezone.now().timestamp()) % window
         raise ValidationError(

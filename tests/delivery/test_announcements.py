@@ -199,3 +199,55 @@ def test_an_address_the_server_refuses_does_not_stop_the_others(
         learners[2].pk,
     ]
     assert "refused" in caplog.text
+
+
+class DeferringOnce(locmem.EmailBackend):
+    """Django's test outbox, with the server answering one address with a temporary (4xx)
+    refusal the first time: smtplib raises SMTPRecipientsRefused for it, as for a 5xx."""
+
+    deferred = ""
+    reply: tuple[int, bytes] = (450, b"4.2.1 Mailbox busy, try again later")
+
+    def send_messages(self, messages: Any) -> int:
+        if messages[0].to == [DeferringOnce.deferred]:
+            DeferringOnce.deferred = ""
+            raise smtplib.SMTPRecipientsRefused({messages[0].to[0]: DeferringOnce.reply})
+        return super().send_messages(messages)
+
+
+@pytest.mark.parametrize(
+    ("reply", "which"),
+    [
+        ((450, b"4.2.1 Mailbox busy, try again later"), 0),  # the connection stays up
+        ((421, b"4.3.2 Shutting down"), 2),  # the server hangs up on the last learner
+    ],
+    ids=["450-first", "421-last"],
+)
+def test_an_address_refused_for_now_is_emailed_exactly_once_by_the_retry(
+    settings: Any, trainer: Any, cohort: Any, reply: tuple[int, bytes], which: int
+) -> None:
+    learners = sorted(
+        (UserFactory(roles=[Role.LEARNER]) for _ in range(3)), key=lambda user: user.pk
+    )
+    for each in learners:
+        enrol_learner(each, cohort)
+    announcement = Announcement.objects.create(
+        cohort=cohort, author=trainer, title="Room change", body="Room 4."
+    )
+    settings.EMAIL_BACKEND = "tests.delivery.test_announcements.DeferringOnce"
+    DeferringOnce.deferred, DeferringOnce.reply = learners[which].email, reply
+    others = [each.email for each in learners if each != learners[which]]
+
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as raised:
+        send_announcement_emails(announcement)
+    assert isinstance(raised.value, OSError)  # what the Celery job is retried on
+    assert sorted(address for m in mail.outbox for address in m.to) == sorted(others)
+    emailed = AnnouncementEmail.objects.filter(announcement=announcement)
+    assert learners[which].pk not in emailed.values_list("learner_id", flat=True)
+
+    assert send_announcement_emails(announcement) == 1  # the retry
+    assert sorted(address for m in mail.outbox for address in m.to) == sorted(
+        each.email for each in learners
+    )
+    assert send_announcement_emails(announcement) == 0  # a redelivered job
+    assert len(mail.outbox) == 3

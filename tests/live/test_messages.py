@@ -8,10 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import redis
 from asgiref.sync import sync_to_async
 from django.core.exceptions import ValidationError
 
-from live import services
+from live import events, services
 from live.models import Ballot, ChatMessage, LiveSession, Mute, Poll, PollOption, Question
 from tests.live.conftest import Socket
 
@@ -238,3 +239,31 @@ async def test_it_refuses_json_nested_past_the_parsers_depth(
     assert await cleo.nothing()
     await lena.send(type="sync")
     assert (await lena.receive_type("state"))["html"]
+
+
+class DownRedis:
+    """A cache or channel layer whose Redis is restarting."""
+
+    def __getattr__(self, name: str) -> Any:
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379.")
+
+        return fail
+
+
+def test_a_chat_message_is_kept_and_committed_while_redis_restarts(
+    live_session: Any,
+    learner: Any,
+    enrolled: None,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Neither the rate counter (the cache) nor the broadcast (the channel layer) being down
+    loses the message or fails its sender; the room catches up by seq once Redis is back."""
+    monkeypatch.setattr(services, "cache", DownRedis())
+    monkeypatch.setattr(events, "get_channel_layer", DownRedis)
+    with django_capture_on_commit_callbacks(execute=True):
+        message = services.post_chat(live_session, learner, "Still here?", staff=False)
+    assert ChatMessage.objects.get().pk == message.pk
+    live_session.refresh_from_db()
+    assert live_session.seq == 1
