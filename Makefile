@@ -70,10 +70,14 @@ test: install system-packages node-deps
 test-embedded: install
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -q -m "not integration and not e2e" -p no:cacheprovider -n auto
 
-# Everything again on the services: the unit suite on PostgreSQL, then integration and browser
-# tests against real Redis, a Celery worker, daphne and Chromium.
+# Everything again on the services. First the unit suite on PostgreSQL, a worker per core, each
+# with its own test database (the channel layer and cache stay in-memory there, as two workers
+# sharing one Redis database would hear each other's rooms); then, one at a time, the
+# integration and browser tests against real Redis, a Celery worker, daphne and Chromium.
+# Fault scenarios that show an open defect run only in `python bench/run.py faults`.
 test-services: install
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -q -p no:cacheprovider
+	env -u REDIS_URL DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q -p no:cacheprovider -m "not integration and not e2e" -n auto
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -q -p no:cacheprovider -m "(integration or e2e) and not open_defect"
 
 lint: install
 	$(BIN)/ruff check .

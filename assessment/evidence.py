@@ -1277,9 +1277,9 @@ def _complete(
     item = Item.objects.filter(pk=upload.item_id).first() if upload.item_id else None
     # A second name for the staged bytes: storage may move the file into place and delete it
     # again when the transaction fails (the database went away), which lost the whole upload.
-    kept = upload.part_path.with_suffix(".kept")
+    kept: Path | None = upload.part_path.with_suffix(".kept")
     try:
-        os.link(upload.part_path, kept)
+        os.link(upload.part_path, upload.part_path.with_suffix(".kept"))
     except OSError:  # no hard links here: as before, a failure loses the staged bytes
         kept = None
     try:

@@ -215,13 +215,13 @@ def room_seq(session: LiveSession) -> int:
     return session.seq
 
 
-@pytest.mark.xfail(
-    reason="Known defect, open: after the restart the hub's listener (live/hub.py _Room._listen)"
-    " logs two 'channel layer failed' warnings, then neither resyncs its sockets nor fans out"
-    " another event (3 runs in 4: sockets stay at seq 3 while the room reaches 7); the messages"
-    " themselves are all stored (live.events.send_now and the chat rate counter now survive).",
-    strict=False,
-)
+# Known defect, open: after the restart the hub's listener (live/hub.py _Room._listen) logs two
+# "channel layer failed" warnings, then neither resyncs its sockets nor fans out another event
+# (3 runs in 4: sockets stay at seq 3 while the room reaches 7); the messages themselves are all
+# stored (live.events.send_now and the chat rate counter now survive). Until the hub recovers,
+# `python bench/run.py faults` runs this scenario and counts it as not survived; `make test`
+# leaves it out (-m "not open_defect"), rather than run a test that could not fail.
+@pytest.mark.open_defect
 @pytest.mark.django_db(transaction=True)
 def test_a_redis_restart_loses_no_chat_question_or_vote(
     daphne_on_own_redis: Server, own_redis: OwnRedis, record_property: Callable[[str, object], None]
