@@ -72,6 +72,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
 CALL_FAILED = pytest.StashKey[bool]()
 
 
+@pytest.fixture(autouse=True)
+def _links_name_the_server(settings: Any, daphne_server: Any) -> None:
+    """Credentials a test issues in this process name the server under test, as its issuer
+    (did:web) and in their links: the server refuses to sign or verify for another host."""
+    settings.PUBLIC_URL = daphne_server.url
+
+
 @pytest.fixture
 def page(browser: Any, daphne_server: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh browser context (no cookies) on the running server; console errors fail the test.
