@@ -162,3 +162,15 @@ def test_it_refuses_an_overlong_username_before_trying_it(client: Any, db: None)
     assert response.status_code == 200
     assert WRONG in response.content.decode()
     assert not AccessAttempt.objects.exists()
+
+
+def test_it_says_which_field_is_missing_when_the_browser_did_not(client: Any, db: None) -> None:
+    """The inputs are `required`, but a form posted without a browser's checks (or with the
+    password left out by a password manager) must still say what is wrong beside the field,
+    not show the page again in silence."""
+    response = client.post("/accounts/login/", {"username": "", "password": ""})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.count("This field is required.") == 2
+    assert 'id="id_username_error"' in html
+    assert 'aria-describedby="id_password_error"' in html
