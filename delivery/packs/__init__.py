@@ -3,12 +3,13 @@ section, each unit's assessment tasks) as one versioned directory or zip with a 
 authoring outside the admin, moving content between providers' servers and seeding demos. The
 format is described in docs/content-packs.md.
 
-Reading, from the bottom up (each imports only those above it in this list):
+The modules, from the bottom up: each imports only modules listed before it. Reading:
 
 - `problems`: where a problem is in pack.yaml (`Where`), collecting them (`Problems`), `PackError`;
 - `yamltree`: pack.yaml loaded as YAML whose mappings and lists remember their lines;
 - `reader`: `Reader`, the shapes and scalars every key is read with, problems reported;
 - `specs`: the pack as typed specs (`PackSpec`, `UnitSpec`, `CourseSpec` ...), plain data;
+- `result`: `ImportResult`, what an import did, counted (sections count into it too);
 - `sections`: the extension point for keys under a unit that apps above delivery own;
 - `schema`: `read_pack`, the format's own keys read into specs;
 - `rules`: the rules between a pack's items (unique keys, numbering, prerequisites);
@@ -17,7 +18,6 @@ Reading, from the bottom up (each imports only those above it in this list):
 Importing and exporting:
 
 - `checking`: a pack checked before anything is written (the models' rules, the files);
-- `result`: `ImportResult`, what an import did, counted;
 - `writing`: a checked pack written into the catalogue, row by row, in place;
 - `importer`: `import_pack`, which checks everything, then writes in one transaction;
 - `exporter`: `export_pack`, which writes courses back out in the same format.

@@ -1,11 +1,10 @@
 """The flipside-pack/1 format read: pack.yaml's tree (delivery.packs.yamltree) into typed specs
-(delivery.packs.specs), key by key, with every problem found (delivery.packs.problems).
+(delivery.packs.specs), key by key, with every problem found (delivery.packs.problems). The
+rules between items are in delivery.packs.rules; how the package's modules stack up, in its
+__init__.
 
-The package's modules, from the bottom: `problems` (where a problem is, PackError), `yamltree`
-(YAML with line numbers), `reader` (shapes and scalars), `specs` (the typed pack), this module
-(the format's keys), `rules` (rules between items), `checking` (the models' rules and the
-files), `writing` and `importer`. Sections of apps above delivery use `Reader`, `Where`,
-`Problems` and the specs, still importable from here.
+Sections of apps above delivery (assessment.packs) import `Reader`, `Where`, `Problems`,
+`YamlMap`, `check_unique` and the specs from here; they are defined in the modules below.
 """
 
 from __future__ import annotations
