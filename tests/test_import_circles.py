@@ -4,8 +4,9 @@ A circle (a imports b, b imports a, perhaps through others) means two modules th
 understood, tested or moved one without the other; the usual dodge, an import inside a function
 ("import here, or it is circular"), hides it from Python but not from a reader, so imports inside
 functions count here as much as those at the top. Imports under `if TYPE_CHECKING:` count too: a
-module whose annotations need a second module, itself needing the first, is the same tangle, and
-each circle found so far was fixed by moving the shared piece into a small module both import.
+module whose annotations need a second module, itself needing the first, is the same tangle. The
+circles fixed so far went by moving the shared piece where it belongs: a resource's rules onto
+the Resource model, an import's result and the format's keys into small modules of their own.
 
 Between apps, tests/test_layering.py already forbids any import upwards, so only circles inside
 one app are looked for. Importing `a.b.c` also runs `a/b/__init__.py`; that implicit edge is not
