@@ -1,5 +1,8 @@
-"""Course content rules that do not need the database: Markdown rendering and sanitising, and
-what each kind of resource must have. Used by the admin, content-pack import and the views."""
+"""Course content as pages show it, without the database: Markdown rendered and sanitised, and a
+video's transcript read from its captions. Used by the views and the `markdown` template filter.
+
+What each kind of resource must have is the Resource's own rule, in `Resource.clean()`
+(delivery/models.py), so that the admin, content-pack import and forms all check it there."""
 
 from __future__ import annotations
 
@@ -7,11 +10,8 @@ import html
 import logging
 import re
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import nh3
-from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -104,31 +104,3 @@ def video_transcript(resource: Resource) -> list[str]:
         logger.warning("captions of resource %s could not be read", resource.pk, exc_info=True)
         return []
     return transcript_lines(raw.decode("utf-8", errors="replace"))
-
-
-def embed_host_allowed(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme == "https" and parts.hostname in settings.VIDEO_EMBED_HOSTS
-
-
-def check_resource(resource: Resource) -> None:
-    """What each kind needs; raises ValidationError naming the field."""
-    kind = resource.kind
-    if kind == "text" and not resource.body.strip():
-        raise ValidationError({"body": "A text resource needs some text."})
-    if kind == "video":
-        if bool(resource.file) == bool(resource.embed_url):
-            raise ValidationError(
-                {"file": "A video needs either an uploaded file or an embed address, not both."}
-            )
-        if resource.embed_url and not embed_host_allowed(resource.embed_url):
-            hosts = ", ".join(settings.VIDEO_EMBED_HOSTS)
-            raise ValidationError(
-                {"embed_url": f"Videos can be embedded only from these hosts: {hosts}."}
-            )
-    if kind in {"audio", "file"} and not resource.file:
-        raise ValidationError({"file": f"A {kind} resource needs a file."})
-    if kind == "link" and not resource.url:
-        raise ValidationError({"url": "A link needs an address."})
-    if resource.captions and kind != "video":
-        raise ValidationError({"captions": "Only videos have captions."})

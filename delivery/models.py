@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import secrets
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -245,6 +247,12 @@ class AuditorGrant(models.Model):
         return f"{self.auditor} {self.starts_at:%Y-%m-%d} to {self.ends_at:%Y-%m-%d}"
 
 
+def embed_host_allowed(url: str) -> bool:
+    """Whether a video may be embedded from `url`: https, on a host of VIDEO_EMBED_HOSTS."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" and parts.hostname in settings.VIDEO_EMBED_HOSTS
+
+
 def resource_upload_to(instance: Resource, filename: str) -> str:
     """Random folder per upload: names never collide and a file is never overwritten."""
     return f"resources/{secrets.token_hex(16)}/{filename}"
@@ -316,9 +324,27 @@ class Resource(models.Model):
         return self.title
 
     def clean(self) -> None:
-        from delivery.content import check_resource
-
-        check_resource(self)
+        """What each kind needs; raises ValidationError naming the field. The admin's forms
+        and content-pack import (through full_clean) both check a resource here."""
+        kind = self.kind
+        if kind == "text" and not self.body.strip():
+            raise ValidationError({"body": "A text resource needs some text."})
+        if kind == "video":
+            if bool(self.file) == bool(self.embed_url):
+                raise ValidationError(
+                    {"file": "A video needs either an uploaded file or an embed address, not both."}
+                )
+            if self.embed_url and not embed_host_allowed(self.embed_url):
+                hosts = ", ".join(settings.VIDEO_EMBED_HOSTS)
+                raise ValidationError(
+                    {"embed_url": f"Videos can be embedded only from these hosts: {hosts}."}
+                )
+        if kind in {"audio", "file"} and not self.file:
+            raise ValidationError({"file": f"A {kind} resource needs a file."})
+        if kind == "link" and not self.url:
+            raise ValidationError({"url": "A link needs an address."})
+        if self.captions and kind != "video":
+            raise ValidationError({"captions": "Only videos have captions."})
 
     @property
     def is_media(self) -> bool:

@@ -17,8 +17,10 @@ import yaml
 from django.core.files.storage import default_storage
 
 from delivery.models import Course, Module, Resource, Unit
-from delivery.packs.schema import FORMAT, PACK_FILE, SLUG, PackError
+from delivery.packs.problems import PACK_FILE, PackError
+from delivery.packs.reader import SLUG
 from delivery.packs.sections import registered_sections
+from delivery.packs.specs import FORMAT
 
 CHUNK = 1024 * 1024
 # A fixed timestamp makes the same content export to the same bytes.

@@ -13,10 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from delivery.packs.specs import UNIT_KEYS
+
 if TYPE_CHECKING:
     from delivery.models import Course, Module, Unit
-    from delivery.packs.importer import ImportResult
-    from delivery.packs.schema import PackSpec, Problems, Reader, UnitSpec, Where
+    from delivery.packs.problems import Problems, Where
+    from delivery.packs.reader import Reader
+    from delivery.packs.result import ImportResult
+    from delivery.packs.specs import PackSpec, UnitSpec
 
 S = TypeVar("S")
 
@@ -89,8 +93,6 @@ _SECTIONS: dict[str, PackSection[Any]] = {}
 def register_section(section: PackSection[Any]) -> None:
     """Make `section.key` a key of every unit. Registering a key again replaces its section
     (AppConfig.ready() may run more than once in tests)."""
-    from delivery.packs.schema import UNIT_KEYS  # (schema imports this module)
-
     if section.key in {"code", "title", *UNIT_KEYS}:
         raise ValueError(f"{section.key!r} is a key of the format itself")
     _SECTIONS[section.key] = section
@@ -99,3 +101,13 @@ def register_section(section: PackSection[Any]) -> None:
 def registered_sections() -> list[PackSection[Any]]:
     """The sections, in the order they were registered (the order export writes them in)."""
     return list(_SECTIONS.values())
+
+
+def unit_sections(unit: UnitSpec) -> list[tuple[PackSection[Any], Any]]:
+    """The sections that read a key of `unit`, each with the spec it read, in registration
+    order: what checking and writing call, step by step."""
+    return [
+        (section, unit.sections[section.key])
+        for section in registered_sections()
+        if section.key in unit.sections
+    ]

@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from delivery.packs.schema import PACK_FILE, PackError, safe_pack_path
+from delivery.packs.problems import PACK_FILE, PackError
+from delivery.packs.reader import safe_pack_path
 
 
 class PackSource:
