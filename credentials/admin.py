@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from credentials.models import Achievement, Credential, IssuerProfile, SigningKey, StatusList
+from delivery.admin import HTTPS_URLS
 
 
 @admin.register(Achievement)
@@ -15,6 +16,7 @@ class AchievementAdmin(admin.ModelAdmin):
 @admin.register(IssuerProfile)
 class IssuerProfileAdmin(admin.ModelAdmin):
     list_display = ["name", "url", "email"]
+    formfield_overrides = HTTPS_URLS
 
 
 @admin.register(SigningKey)

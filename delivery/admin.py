@@ -80,15 +80,16 @@ class CourseAdmin(admin.ModelAdmin):
     inlines = [CourseUnitInline, ModuleInline]
 
 
-# Addresses typed without a scheme are taken as https (Django 6's default, chosen now).
-_HTTPS_URLS: dict[type[models.Field[Any, Any]], dict[str, Any]] = {
+# Addresses typed without a scheme are taken as https (Django 6's default, chosen now); every
+# admin with a URL field uses this.
+HTTPS_URLS: dict[type[models.Field[Any, Any]], dict[str, Any]] = {
     models.URLField: {"assume_scheme": "https"}
 }
 
 
 class ResourceInline(admin.StackedInline):
     model = Resource
-    formfield_overrides = _HTTPS_URLS
+    formfield_overrides = HTTPS_URLS
     extra = 0
     ordering = ["position"]
     fields = [
@@ -121,7 +122,7 @@ class ModuleAdmin(admin.ModelAdmin):
 
 @admin.register(Resource)
 class ResourceAdmin(admin.ModelAdmin):
-    formfield_overrides = _HTTPS_URLS
+    formfield_overrides = HTTPS_URLS
     list_display = ["title", "kind", "module", "position", "estimated_minutes"]
     list_filter = ["kind", "module__course"]
     search_fields = ["title", "key", "module__title"]

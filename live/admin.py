@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from delivery.admin import HTTPS_URLS
 from live.models import Attendance, LiveSession, Presence
 
 
@@ -27,6 +28,7 @@ class LiveSessionAdmin(admin.ModelAdmin):
     filter_horizontal = ["resources", "prework"]
     readonly_fields = ["seq", "ended_at", "pushed_resource", "pushed_at", "created_at"]
     list_select_related = ["cohort"]
+    formfield_overrides = HTTPS_URLS
 
 
 @admin.register(Attendance)
