@@ -704,7 +704,16 @@ def add_evidence(
             content_type=content_type,
             uploaded_by=uploaded_by,
         )
-        evidence.file.save(display_name, fileobj, save=False)
+        # Stored by hand rather than with `evidence.file.save`, to know the name: a disk that
+        # fills up part-way through leaves what was written, which is removed again.
+        field, storage = evidence.file.field, evidence.file.storage
+        key = field.generate_filename(evidence, display_name)
+        try:
+            evidence.file = storage.save(key, fileobj, max_length=field.max_length)
+        except OSError:
+            with contextlib.suppress(OSError):
+                storage.delete(key)
+            raise
     try:
         with transaction.atomic():
             locked = Attempt.objects.select_for_update().get(pk=attempt.pk)
