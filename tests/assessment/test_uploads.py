@@ -10,6 +10,7 @@ import io
 import os
 from pathlib import Path
 from typing import Any
+from unittest.mock import Mock
 
 import pytest
 from django.conf import settings
@@ -976,3 +977,35 @@ def test_it_tells_the_plain_form_the_disk_is_full_and_keeps_the_files_before(
     on_disk = [p for p in (Path(settings.MEDIA_ROOT) / "evidence").rglob("*") if p.is_file()]
     assert [p.name for p in on_disk] == [Path(kept.file.name).name]
     assert not default_storage.exists(calls[1])
+
+
+def test_it_leaves_nothing_behind_when_a_full_disk_refuses_a_new_upload(
+    client_for: Any, learner: Any, attempt: Attempt, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_text = Path.write_text
+
+    def full(self: Path, *args: Any, **kwargs: Any) -> int:
+        write_text(self, "{")  # a page written, then none left
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full)
+    response = create(client_for(learner), attempt.pk, 5000)
+    assert response.status_code == 507
+    assert response.content.decode() == uploads.OUT_OF_SPACE_MESSAGE
+    assert staged_files() == []  # no part without its sidecar, no half-written sidecar
+
+
+def test_it_counts_an_upload_done_when_only_its_sidecar_did_not_fit(
+    client_for: Any, learner: Any, attempt: Attempt, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = client_for(learner)
+    url = create(client, attempt.pk, len(PDF), filename="a.pdf")["Location"]
+    monkeypatch.setattr(
+        files.PartialUpload, "save", Mock(side_effect=OSError(errno.ENOSPC, "No space left"))
+    )
+    done = patch(client, url, 0, PDF)
+    assert done.status_code == 204  # recorded: the learner must not send it again
+    assert done["Upload-Offset"] == str(len(PDF))
+    assert Evidence.objects.get().sha256 == hashlib.sha256(PDF).hexdigest()
+    assert staged_files() == []  # nothing left that counts as an upload in progress
+    assert files.open_uploads(learner) == 0
