@@ -86,16 +86,16 @@ def test_it_is_verified_by_digital_bazaars_verifier(
 def test_it_stores_the_bytes_it_signed(
     learner: Any, unit: Any, cohort: Any, assessor: Any, monkeypatch: Any
 ) -> None:
-    from credentials import services
+    from credentials.services import proofs
 
     signed_documents: list[dict[str, Any]] = []
-    sign = services.sign_credential
+    sign = proofs.sign_credential
 
     def spy(*args: Any, **kwargs: Any) -> dict[str, Any]:
         signed_documents.append(sign(*args, **kwargs))
         return signed_documents[-1]
 
-    monkeypatch.setattr(services, "sign_credential", spy)
+    monkeypatch.setattr(proofs, "sign_credential", spy)
     credential = issued(learner, unit, cohort, assessor)
     credential.refresh_from_db()
 
@@ -123,8 +123,6 @@ def test_it_issues_once_when_run_twice(learner: Any, unit: Any, cohort: Any, ass
 def test_it_returns_the_existing_credential_when_a_concurrent_worker_won(
     learner: Any, unit: Any, cohort: Any, assessor: Any, monkeypatch: Any
 ) -> None:
-    from credentials import services
-
     outcome = competent(learner, unit, cohort, assessor)
     winner = issue_unit_credential(outcome.pk)
     # The other worker read "no credential yet" before the winner committed.
@@ -133,7 +131,7 @@ def test_it_returns_the_existing_credential_when_a_concurrent_worker_won(
     def stale_filter(*args: Any, **kwargs: Any) -> Any:
         return real_filter(pk=-1) if "outcome" in kwargs else real_filter(*args, **kwargs)
 
-    monkeypatch.setattr(services.Credential.objects, "filter", stale_filter)
+    monkeypatch.setattr(Credential.objects, "filter", stale_filter)
     loser = issue_unit_credential(outcome.pk)
 
     assert loser == winner
