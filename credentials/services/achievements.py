@@ -38,7 +38,8 @@ def achievement_for_unit(unit: Unit, course: Course | None = None) -> Achievemen
     `course` is accepted for the caller's context; a unit's validity is taken from the course
     at issue time, not stored on the unit's achievement.
     """
-    achievement = Achievement.objects.filter(unit=unit).first()
+    # With its unit, which the audit event of each credential names.
+    achievement = Achievement.objects.filter(unit=unit).select_related("unit").first()
     if achievement is not None:
         return achievement
     try:

@@ -196,7 +196,9 @@ def issue_course_credential(learner: Any, course: Course) -> Credential | None:
     unit_ids = set(course.course_units.values_list("unit_id", flat=True))
     if not unit_ids:
         return None
-    with transaction.atomic():
+    # No savepoint of its own: nothing here is caught and carried on from (a colliding
+    # credential is, inside `_issue`'s savepoint), so the caller's transaction is enough.
+    with transaction.atomic(savepoint=False):
         get_user_model().objects.select_for_update().filter(pk=learner.pk).first()
         outcomes = [
             outcome
