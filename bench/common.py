@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -155,14 +156,19 @@ def load(
     """Drive `url` with wrk from its own process on loopback; a short warm-up is discarded.
     wrk's script (bench/p95.lua) prints the latency percentiles, p95 among them."""
     wrk = require_wrk()
-    args = [wrk, "-t", "2", "-c", str(connections), "--latency", "-s", str(P95_SCRIPT)]
+    # wrk gives up on a response after 2 s by default and counts it failed: a page at 32
+    # connections on a loaded machine can wait that long in line, which is slow, not failed.
+    args = [wrk, "-t", "2", "-c", str(connections), "--latency", "--timeout", "30s"]
+    args += ["-s", str(P95_SCRIPT)]
     for name, value in (headers or {}).items():
         args += ["-H", f"{name}: {value}"]
     if warm_up:
         subprocess.run([*args, "-d", "1s", url], capture_output=True, check=True)
+        settle(url)
     out = subprocess.run(
         [*args, "-d", f"{duration:g}s", url], capture_output=True, text=True, check=True
     ).stdout
+    settle(url)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -177,6 +183,30 @@ def load(
         errors=errors,
         p95_ms=percentiles.get(95, float("nan")),
     )
+
+
+def settle(url: str, *, fast_s: float = 0.25, limit_s: float = 60) -> None:
+    """Wait until the server behind `url` has finished the requests a load left behind.
+
+    When wrk stops, the requests its connections had sent are still queued in the server's
+    workers (a slow page at 32 connections leaves seconds of them): a load started then would
+    wait behind them and measure the last page, not its own. The trivial view answers fast
+    only once the queue has drained; four fast answers in a row (new connections, so both
+    workers' sockets are reached) mean it has."""
+    split = urllib.parse.urlsplit(url)
+    probe = f"{split.scheme}://{split.netloc}{TRIVIAL_PATH}"
+    deadline = time.monotonic() + limit_s
+    fast = 0
+    while fast < 4 and time.monotonic() < deadline:
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(probe, timeout=limit_s):  # noqa: S310 - loopback only
+                pass
+        except OSError:
+            fast = 0
+            time.sleep(0.1)
+            continue
+        fast = fast + 1 if time.monotonic() - started < fast_s else 0
 
 
 def _latency(out: str, percentile: str) -> float:
@@ -307,6 +337,8 @@ def _checked(
     result = load(url, duration=seconds, connections=connections, headers=headers, warm_up=warm_up)
     if result.errors:
         sys.exit(f"{url}: {result.errors} failed requests")
+    if not result.rps:
+        sys.exit(f"{url}: no request answered in {seconds:g} s (use a longer --duration)")
     return result
 
 
