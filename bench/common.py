@@ -329,6 +329,11 @@ def against_floor(
                 f"vs floor {page.vs_floor[-1]:5.2f}x  slowdown {page.slowdown[-1]:5.2f}x",
                 flush=True,
             )
+    for page in pages:
+        print(
+            f"{page.name}: vs {page.floor_label} median {statistics.median(page.vs_floor):.2f}x "
+            f"over {rounds} rounds (from {min(page.vs_floor):.2f}x to {max(page.vs_floor):.2f}x)"
+        )
 
 
 def _checked(

@@ -142,7 +142,7 @@ AIMS = [
 ]
 
 # --quick: enough to see every benchmark run and every figure come out, not to judge an aim.
-QUICK = {"duration": 6.0, "rounds": 3, "size_mib": 256, "records": 200, "count": 100}
+QUICK = {"duration": 6.0, "rounds": 3, "size_mib": 256, "records": 50, "count": 100}
 QUICK_ENV = {"BENCH_LIVE_SIZES": "1000"}
 # A benchmark still running after this long is stopped and shown as failed.
 TIMEOUT_S = {False: 3600, True: 1200}
