@@ -106,13 +106,18 @@ def issue(count: int) -> dict[str, Any]:
 
 
 def verify() -> dict[str, Any]:
+    from django.urls import reverse
+
+    from bench.data import cookie_for
     from credentials.services import issue_unit_credential
 
     credential = issue_unit_credential(_outcomes(1)[0].pk)
     assert credential is not None  # noqa: S101 - a bench precondition
     return {
-        "page_path": f"/credentials/{credential.public_id}/",
-        "json_path": f"/credentials/{credential.public_id}.json",
+        "page_path": reverse("credentials:page", args=[credential.public_id]),
+        "json_path": reverse("credentials:json", args=[credential.public_id]),
+        # The floor is a signed-in page: the credential's holder, signed in.
+        "cookie": cookie_for(credential.learner),
     }
 
 

@@ -16,14 +16,72 @@ def _setup() -> None:
     django.setup()
 
 
-def dashboard() -> dict[str, Any]:
-    """A learner in 5 courses of 200 resources each, and a cohort of 500 learners x 50 modules."""
-    from django.conf import settings
-    from django.contrib.auth import get_user_model
+def session_for(user: Any) -> str:
+    """A signed-in session for `user` in the database, as a sign-in would leave it."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
-    from django.db import connection, transaction
+
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return str(store.session_key)
+
+
+def cookie_for(user: Any) -> str:
+    """The Cookie header of a browser signed in as `user`: its session, and the CSRF cookie its
+    first page set (without it, every page would mint a new CSRF secret and send it back, which
+    no real visit does)."""
+    from django.conf import settings
+    from django.middleware.csrf import get_token
+    from django.test import RequestFactory
+
+    first_page = RequestFactory().get("/")
+    get_token(first_page)
+    return (
+        f"{settings.SESSION_COOKIE_NAME}={session_for(user)}; "
+        f"{settings.CSRF_COOKIE_NAME}={first_page.META['CSRF_COOKIE']}"
+    )
+
+
+def query_count(user: Any, path: str, *, visits: int = 2) -> int:
+    """Queries of the last of `visits` visits to `path` signed in as `user` (after a first
+    one, the session is read from the cache, as on every later visit)."""
+    from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    for _ in range(visits - 1):
+        client.get(path)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    if response.status_code != 200:
+        raise RuntimeError(f"{path} answered {response.status_code}")
+    return len(captured)
+
+
+def floor() -> dict[str, Any]:
+    """A learner signed in, for the floor page alone (bench/baseline.py)."""
+    from django.contrib.auth import get_user_model
+
+    from delivery.roles import Role
+    from delivery.services import grant_role
+
+    user = get_user_model().objects.create_user(
+        "bench-floor", "floor@example.test", "x", first_name="Flo", last_name="Orr"
+    )
+    grant_role(user, Role.LEARNER)
+    return {"cookie": cookie_for(user)}
+
+
+def dashboard() -> dict[str, Any]:
+    """A learner in 5 courses of 200 resources each, and a cohort of 500 learners x 50 modules."""
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+    from django.urls import reverse
     from django.utils import timezone
 
     from delivery.models import (
@@ -108,46 +166,31 @@ def dashboard() -> dict[str, Any]:
             batch_size=5000,
         )
 
-    def session_for(user: Any) -> str:
-        store = SessionStore()
-        store["_auth_user_id"] = str(user.pk)
-        store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
-        store["_auth_user_hash"] = user.get_session_auth_hash()
-        store.create()
-        return str(store.session_key)
-
-    def queries(user: Any, path: str) -> int:
-        client = Client(HTTP_HOST="127.0.0.1")
-        client.force_login(user)
-        with CaptureQueriesContext(connection) as captured:
-            response = client.get(path)
-        if response.status_code != 200:
-            raise RuntimeError(f"{path} answered {response.status_code}")
-        return len(captured)
-
-    grid_path = f"/learn/cohorts/{cohort.pk}/progress/"
+    dashboard_path = reverse("delivery:dashboard")
+    grid_path = reverse("delivery:cohort_progress", args=[cohort.pk])
     return {
-        "cookie_name": settings.SESSION_COOKIE_NAME,
-        "learner_session": session_for(learner),
-        "trainer_session": session_for(trainer),
-        "dashboard_path": "/learn/",
+        "learner_cookie": cookie_for(learner),
+        "trainer_cookie": cookie_for(trainer),
+        "dashboard_path": dashboard_path,
         "grid_path": grid_path,
-        "dashboard_queries": queries(learner, "/learn/"),
-        "grid_queries": queries(trainer, grid_path),
+        "dashboard_queries": query_count(learner, dashboard_path),
+        "grid_queries": query_count(trainer, grid_path),
     }
 
 
 def queue() -> dict[str, Any]:
     """20,000 submitted attempts across 50 cohorts; the assessor marks 10 of the cohorts."""
-    from django.conf import settings
+    from django.apps import apps
     from django.contrib.auth import get_user_model
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.db import connection, transaction
+    from django.db import transaction
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
     from django.utils import timezone
 
-    from assessment.models import Answer, Attempt, Item, Task
+    # By app label, not module path: the assessment app's modules are being moved into rooms.
+    Answer, Attempt, Item, Task = (
+        apps.get_model("assessment", name) for name in ("Answer", "Attempt", "Item", "Task")
+    )
     from delivery.models import (
         Cohort,
         Course,
@@ -224,41 +267,18 @@ def queue() -> dict[str, Any]:
             Answer(attempt=mine, item=item, text="An answer") for item in mine.task.items.all()
         )
 
-    store = SessionStore()
-    store["_auth_user_id"] = str(assessor.pk)
-    store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
-    store["_auth_user_hash"] = assessor.get_session_auth_hash()
-    store.create()
-    # A signed-in browser also holds the CSRF cookie its first page set; without it every
-    # request would mint a new CSRF secret and send it back, which no real visit does.
-    from django.middleware.csrf import get_token
-    from django.test import RequestFactory
-
-    first_page = RequestFactory().get("/")
-    get_token(first_page)
-
-    def queries(path: str) -> int:
-        """Queries of a visit, after a first one (the session is then read from the cache)."""
-        client = Client(HTTP_HOST="127.0.0.1")
-        client.force_login(assessor)
-        if path.endswith("/mark/"):  # "Start marking" claims it; the page is then measured
-            client.post(path.removesuffix("mark/") + "claim")
-        client.get(path)
-        with CaptureQueriesContext(connection) as captured:
-            response = client.get(path)
-        if response.status_code != 200:
-            raise RuntimeError(f"{path} answered {response.status_code}")
-        return len(captured)
-
-    mark_path = f"/assess/attempts/{mine.pk}/mark/"
+    queue_path = reverse("assessment:queue")
+    mark_path = reverse("assessment:mark", args=[mine.pk])
+    # "Start marking" claims the attempt; the marking page is then what is measured.
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(assessor)
+    client.post(reverse("assessment:claim", args=[mine.pk]))
     return {
-        "cookie_name": settings.SESSION_COOKIE_NAME,
-        "session": str(store.session_key),
-        "csrf_cookie": f"{settings.CSRF_COOKIE_NAME}={first_page.META['CSRF_COOKIE']}",
-        "queue_path": "/assess/queue/",
+        "cookie": cookie_for(assessor),
+        "queue_path": queue_path,
         "mark_path": mark_path,
-        "queue_queries": queries("/assess/queue/"),
-        "mark_queries": queries(mark_path),
+        "queue_queries": query_count(assessor, queue_path),
+        "mark_queries": query_count(assessor, mark_path),
     }
 
 

@@ -1,44 +1,48 @@
-"""The public verification page and the signed JSON, requests/s as a ratio to the trivial view
-in the same run (aim: slowdown <= 2; both are cached until the credential's status changes)."""
+"""The public verification page and the signed JSON of a credential, each against the floor
+page in the same run (both are cached until the credential's status changes).
+
+Aim (issue 19): the page within 3x the floor (`page_vs_floor`: the floor's requests/s over the
+page's), with its p95 at 32 concurrent connections. The page is public and fetched without a
+session; the floor is by definition a signed-in page (the credential's holder), so a ratio
+below 1 means the cached public page costs less than the least a signed-in page does.
+`*_slowdown` is the older figure against the trivial view, kept beside them.
+How the rounds run: bench/README.md.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 
-from bench.common import ROOT, load, require_wrk, scratch_env, serve, trivial_rps
+from bench.common import (
+    FLOOR_PATH,
+    TRIVIAL_PATH,
+    Page,
+    against_floor,
+    child_json,
+    page_env,
+    page_figures,
+    require_wrk,
+    round_settings,
+    serve,
+)
 
 
 def run(options: argparse.Namespace) -> dict[str, float]:
     require_wrk()
-    with scratch_env() as env:
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.credentials_data", "verify"],
-            cwd=ROOT, env=env, capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if done.returncode:
-            sys.exit(f"building the data failed:\n{done.stderr[-3000:]}")
-        data = json.loads(done.stdout.strip().splitlines()[-1])
-        baseline = trivial_rps(env, duration=options.duration, connections=options.connections)
-        print(f"trivial view: {baseline:8.0f} req/s")
-        results = {}
+    rounds, seconds = round_settings(options)
+    with page_env() as env:
+        data = child_json(env, "bench.credentials_data", "verify")
+        signed_in = {"Cookie": data["cookie"]}
         with serve("gunicorn", env) as base:
-            for name in ("page", "json"):
-                result = load(
-                    base + data[f"{name}_path"],
-                    duration=options.duration,
-                    connections=options.connections,
-                )
-                if result.errors:
-                    sys.exit(f"{name}: {result.errors} failed requests")
-                results[name] = result.rps
-                print(
-                    f"{name:>12}: {result.rps:8.1f} req/s  p50 {result.p50_ms:6.1f} ms  "
-                    f"p99 {result.p99_ms:6.1f} ms  slowdown {baseline / result.rps:.2f}x"
-                )
-    return {
-        "page_slowdown": round(baseline / results["page"], 2),
-        "json_slowdown": round(baseline / results["json"], 2),
-    }
+            pages = [
+                Page("page", base + data["page_path"], {}, base + FLOOR_PATH, signed_in),
+                Page("json", base + data["json_path"], {}, base + FLOOR_PATH, signed_in),
+            ]
+            against_floor(
+                pages,
+                trivial_url=base + TRIVIAL_PATH,
+                rounds=rounds,
+                seconds=seconds,
+                connections=options.connections,
+            )
+    return page_figures(pages)
