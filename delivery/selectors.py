@@ -366,30 +366,56 @@ def _completed(course_id: int, module_id: int | None = None) -> Count:
     return Count("learner__resource_progress", filter=condition)
 
 
-def cohort_grid(cohort: Cohort, *, sort: str = "name", page: int | str | None = None) -> Grid:
-    """Learners x modules: resources finished of resources in each module.
-
-    The database counts and sorts, so a page costs the same whether the cohort has 50 learners
-    or 5,000. `sort`: "name", "progress" (least done first) or "module:<id>" (that module,
-    least done first). With `page`, one page of GRID_PAGE_SIZE learners; without, everyone
-    (the CSV).
-    """
-    modules = [
+def grid_modules(cohort: Cohort) -> list[GridModule]:
+    """The grid's columns: the course's modules in course order, each with its resource count."""
+    return [
         GridModule(*row)
         for row in Module.objects.filter(course_id=cohort.course_id)
         .order_by("course_unit__position", "position", "id")
         .annotate(total=Count("resources"))
         .values_list("id", "key", "title", "total")
     ]
+
+
+def _matching_learners(enrolments: QuerySet[Enrolment], text: str) -> QuerySet[Enrolment]:
+    """Every word of `text` in the learner's name, username or e-mail (as the records search)."""
+    for term in text.split():
+        enrolments = enrolments.filter(
+            Q(learner__first_name__icontains=term)
+            | Q(learner__last_name__icontains=term)
+            | Q(learner__username__icontains=term)
+            | Q(learner__email__icontains=term)
+        )
+    return enrolments
+
+
+def cohort_grid(
+    cohort: Cohort,
+    *,
+    modules: list[GridModule] | None = None,
+    q: str = "",
+    sort: str = "name",
+    page: int | None = None,
+) -> Grid:
+    """Learners x modules: resources finished of resources in each module.
+
+    The database searches, counts and sorts, so a page costs the same whether the cohort has
+    50 learners or 5,000. `q`: words to find in a learner's name or e-mail. `sort`: "name",
+    "progress" (least done first) or "module:<id>" (that module, least done first); anything
+    else sorts by name (the view tells the person). With `page`, one page of GRID_PAGE_SIZE
+    learners, a number below 1 meaning the first page and one past the end the last; without,
+    everyone (the CSV).
+    """
+    if modules is None:
+        modules = grid_modules(cohort)
     by_name = ("learner__last_name", "learner__first_name", "learner__username", "id")
-    enrolments = cohort.enrolments.select_related("learner")
-    module_ids = {m.id for m in modules}
+    enrolments = _matching_learners(cohort.enrolments.select_related("learner"), q)
+    module_id = parse_sort_module(sort)
     if sort == "progress":
         enrolments = enrolments.annotate(done=_completed(cohort.course_id)).order_by(
             "done", *by_name
         )
-    elif sort.startswith("module:") and int(sort.split(":")[1]) in module_ids:
-        module_id = int(sort.split(":")[1])
+    elif module_id is not None and module_id in {m.id for m in modules}:
         enrolments = enrolments.annotate(done=_completed(cohort.course_id, module_id)).order_by(
             "done", *by_name
         )
@@ -398,14 +424,15 @@ def cohort_grid(cohort: Cohort, *, sort: str = "name", page: int | str | None = 
 
     paginated: Page[Enrolment] | None = None
     if page is not None:
-        paginated = Paginator(enrolments, GRID_PAGE_SIZE).get_page(page)
+        paginator = Paginator(enrolments, GRID_PAGE_SIZE)
+        paginated = paginator.page(min(max(page, 1), paginator.num_pages))
         shown = list(paginated.object_list)
     else:
         shown = list(enrolments)
 
     counts: dict[tuple[int, int], int] = {
-        (learner_id, module_id): n
-        for learner_id, module_id, n in ResourceProgress.objects.filter(
+        (learner_id, column): n
+        for learner_id, column, n in ResourceProgress.objects.filter(
             learner_id__in=[e.learner_id for e in shown],
             resource__module__course_id=cohort.course_id,
             completed_at__isnull=False,
@@ -419,6 +446,14 @@ def cohort_grid(cohort: Cohort, *, sort: str = "name", page: int | str | None = 
         for e in shown
     ]
     return Grid(modules, rows, paginated)
+
+
+def parse_sort_module(sort: str) -> int | None:
+    """The module id in a "module:<id>" sort, or None."""
+    prefix, _, rest = sort.partition(":")
+    if prefix != "module" or not rest.isascii() or not rest.isdigit():
+        return None
+    return int(rest)
 
 
 def prework_check(cohort: Cohort, module: GridModule) -> tuple[list[Enrolment], list[Enrolment]]:
