@@ -105,6 +105,17 @@ class AnnouncementForm(forms.Form):
     )
 
 
+class OpenModuleForm(forms.Form):
+    """The course page's `?module=<id>`: a module to show unfolded."""
+
+    module = IdField(
+        required=False,
+        error_messages=dict.fromkeys(
+            ("invalid", "min_value", "max_value"), "That is not a module of this course."
+        ),
+    )
+
+
 class GridForm(forms.Form):
     """The progress grid's search, sort, page and pre-work check, all in the URL so a view can
     be bookmarked and shared. `module_ids`: the course's modules, the only ones to sort or

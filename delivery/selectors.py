@@ -75,6 +75,8 @@ class ModuleItem:
     state: ModuleState
     resources: list[ResourceItem]
     locked_by: list[str]
+    # Shown unfolded, its resources listed: the module in hand, or the one the learner opened.
+    open: bool = False
 
 
 @dataclass
@@ -104,6 +106,9 @@ class Playlist:
     @property
     def read_only(self) -> bool:
         return self.enrolment.status != Enrolment.Status.ACTIVE
+
+    def module(self, module_id: int) -> ModuleItem | None:
+        return next((m for u in self.units for m in u.modules if m.id == module_id), None)
 
 
 @dataclass(frozen=True)
@@ -192,8 +197,12 @@ def _playlist(
     last_opened: dict[int, datetime],
     *,
     expand: str,
+    open_module: int | None,
 ) -> Playlist:
-    """`expand`: "all" lists every resource, "current" only those of the module to continue in."""
+    """`expand`: what a person can take in on each page. "current" (the dashboard): the modules
+    of the unit in hand, the module in hand open. "course" (the course page): every module, the
+    module in hand and `open_module` open. "all": every module open (the resource page's
+    previous and next). The others are folded: their progress, not their resources."""
     course = enrolment.cohort.course
     shapes = catalogue.shapes.get(course.id, [])
     state = course_state(shapes, completed)
@@ -213,12 +222,13 @@ def _playlist(
         if holds_next:
             unit_item.current = True
             next_module_title = module.title
+        unfolded = expand == "all" or holds_next or module.id == open_module
         items = (
             [
                 ResourceItem(r.id, r.title, r.kind, r.estimated_minutes, r.id in completed)
                 for r in resources
             ]
-            if expand == "all" or holds_next
+            if unfolded
             else []
         )
         if holds_next:
@@ -232,9 +242,10 @@ def _playlist(
                 module_state,
                 items,
                 module_state.locked_by,
+                open=unfolded,
             )
         )
-    if expand != "all":
+    if expand == "current":
         # The dashboard: every unit with its progress, the modules of the unit in hand only.
         for unit_item in units.values():
             if not unit_item.current:
@@ -252,9 +263,14 @@ def _playlist(
 
 
 def learner_playlists(
-    learner: Any, *, cohort_id: int | None = None, expand: str = "current"
+    learner: Any,
+    *,
+    cohort_id: int | None = None,
+    expand: str = "current",
+    open_module: int | None = None,
 ) -> list[Playlist]:
-    """Each of the learner's enrolments as a playlist with progress, in seven queries."""
+    """Each of the learner's enrolments as a playlist with progress, in seven queries.
+    `expand` and `open_module`: which modules are unfolded (see _playlist)."""
     enrolments = list(
         Enrolment.objects.filter(learner=learner, **({"cohort_id": cohort_id} if cohort_id else {}))
         .select_related("cohort__course")
@@ -275,7 +291,10 @@ def learner_playlists(
     last_opened: dict[int, datetime] = dict(
         progress.filter(completed_at__isnull=True).values_list("resource_id", "last_seen_at")
     )
-    return [_playlist(e, catalogue, completed, last_opened, expand=expand) for e in enrolments]
+    return [
+        _playlist(e, catalogue, completed, last_opened, expand=expand, open_module=open_module)
+        for e in enrolments
+    ]
 
 
 def module_states_for(learner: Any, course: Course) -> CourseState:

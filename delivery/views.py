@@ -21,7 +21,13 @@ from django_htmx.middleware import HtmxDetails
 
 from delivery import selectors, services
 from delivery.content import render_markdown, video_transcript
-from delivery.forms import AnnouncementForm, GridForm, MarkDoneForm, MediaPositionForm
+from delivery.forms import (
+    AnnouncementForm,
+    GridForm,
+    MarkDoneForm,
+    MediaPositionForm,
+    OpenModuleForm,
+)
 from delivery.models import Announcement, Resource
 from delivery.permissions import (
     access_cohort,
@@ -85,11 +91,34 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.LEARNER)
 @require_GET
-def course(request: HttpRequest, cohort_id: int) -> HttpResponse:
-    playlists = selectors.learner_playlists(request.user, cohort_id=cohort_id, expand="all")
+def course(request: HtmxHttpRequest, cohort_id: int) -> HttpResponse:
+    """The course with every module folded but the one in hand; `?module=<id>` unfolds one
+    more, and from htmx (a folded module being opened) answers with that module's body only."""
+    form = OpenModuleForm(request.GET)
+    wanted = form.cleaned_data["module"] if form.is_valid() else None
+    playlists = selectors.learner_playlists(
+        request.user, cohort_id=cohort_id, expand="course", open_module=wanted
+    )
     if not playlists:
         raise Http404("No such course")
-    return render(request, "delivery/course.html", {"playlist": playlists[0]})
+    playlist = playlists[0]
+    module = playlist.module(wanted) if wanted else None
+    asked = request.GET.get("module")
+    problem = "That is not a module of this course." if asked and module is None else ""
+    if request.htmx and module:
+        return render(
+            request,
+            "delivery/_playlist.html#module-body",
+            {"module": module, "playlist": playlist},
+        )
+    if request.htmx and problem:
+        return HttpResponse(problem, status=404, content_type="text/plain")
+    return render(
+        request,
+        "delivery/course.html",
+        {"playlist": playlist, "problem": problem},
+        status=400 if problem else 200,
+    )
 
 
 @login_required
