@@ -312,6 +312,9 @@ def test_a_learner_opens_a_folded_module_with_and_without_javascript(
     page.keyboard.press("Enter")
     expect(done.get_by_role("link", name="The chain of infection")).to_be_visible()
     walk.see("dashboard: a folded module opened")
+    if page.viewport_size["width"] < 600:
+        fits(page)
+        walk.see("dashboard at 375 px")
 
     walk.visit(
         skill_set.get_by_role("link", name="See every module of Infection Control Skill Set").click,
