@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -104,7 +105,58 @@ class AnnouncementForm(forms.Form):
     )
 
 
-class GridSortForm(forms.Form):
+class OpenModuleForm(forms.Form):
+    """The course page's `?module=<id>`: a module to show unfolded."""
+
+    module = IdField(
+        required=False,
+        error_messages=dict.fromkeys(
+            ("invalid", "min_value", "max_value"), "That is not a module of this course."
+        ),
+    )
+
+
+class GridForm(forms.Form):
+    """The progress grid's search, sort, page and pre-work check, all in the URL so a view can
+    be bookmarked and shared. `module_ids`: the course's modules, the only ones to sort or
+    check by. The view uses whatever is valid and says what is not."""
+
+    q = forms.CharField(required=False, max_length=100, label="Find a learner")
     # [0-9], not \d: \d also matches digits such as "²" that int() refuses.
-    sort = forms.RegexField(regex=r"^(name|progress|module:[0-9]{1,19})$", required=False)
-    module = IdField(required=False)
+    sort = forms.RegexField(
+        regex=r"^(name|progress|module:[0-9]{1,19})$",
+        required=False,
+        error_messages={
+            "invalid": "The grid sorts by learner, overall progress or one module; "
+            "choose a column heading to sort by it."
+        },
+    )
+    page = forms.IntegerField(
+        required=False,
+        error_messages={"invalid": "A page is a whole number, such as 2."},
+    )
+    module = IdField(
+        required=False,
+        error_messages=dict.fromkeys(
+            ("invalid", "min_value", "max_value"), "Choose a module of this course from the list."
+        ),
+    )
+
+    def __init__(self, *args: Any, module_ids: Collection[int] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.module_ids = set(module_ids)
+
+    def clean_sort(self) -> str:
+        sort: str = self.cleaned_data["sort"] or "name"
+        if sort.startswith("module:") and int(sort.split(":")[1]) not in self.module_ids:
+            raise ValidationError(
+                "That module is not in this course any more; choose a column heading to sort "
+                "by one of its modules."
+            )
+        return sort
+
+    def clean_module(self) -> int | None:
+        module: int | None = self.cleaned_data["module"]
+        if module is not None and module not in self.module_ids:
+            raise ValidationError("That module is not in this course; choose one from the list.")
+        return module

@@ -13,7 +13,18 @@ from datetime import datetime
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
 
 from delivery.models import (
     Announcement,
@@ -75,6 +86,8 @@ class ModuleItem:
     state: ModuleState
     resources: list[ResourceItem]
     locked_by: list[str]
+    # Shown unfolded, its resources listed: the module in hand, or the one the learner opened.
+    open: bool = False
 
 
 @dataclass
@@ -104,6 +117,9 @@ class Playlist:
     @property
     def read_only(self) -> bool:
         return self.enrolment.status != Enrolment.Status.ACTIVE
+
+    def module(self, module_id: int) -> ModuleItem | None:
+        return next((m for u in self.units for m in u.modules if m.id == module_id), None)
 
 
 @dataclass(frozen=True)
@@ -192,8 +208,12 @@ def _playlist(
     last_opened: dict[int, datetime],
     *,
     expand: str,
+    open_module: int | None,
 ) -> Playlist:
-    """`expand`: "all" lists every resource, "current" only those of the module to continue in."""
+    """`expand`: what a person can take in on each page. "current" (the dashboard): the modules
+    of the unit in hand, the module in hand open. "course" (the course page): every module, the
+    module in hand and `open_module` open. "all": every module open (the resource page's
+    previous and next). The others are folded: their progress, not their resources."""
     course = enrolment.cohort.course
     shapes = catalogue.shapes.get(course.id, [])
     state = course_state(shapes, completed)
@@ -213,12 +233,13 @@ def _playlist(
         if holds_next:
             unit_item.current = True
             next_module_title = module.title
+        unfolded = expand == "all" or holds_next or module.id == open_module
         items = (
             [
                 ResourceItem(r.id, r.title, r.kind, r.estimated_minutes, r.id in completed)
                 for r in resources
             ]
-            if expand == "all" or holds_next
+            if unfolded
             else []
         )
         if holds_next:
@@ -232,9 +253,10 @@ def _playlist(
                 module_state,
                 items,
                 module_state.locked_by,
+                open=unfolded,
             )
         )
-    if expand != "all":
+    if expand == "current":
         # The dashboard: every unit with its progress, the modules of the unit in hand only.
         for unit_item in units.values():
             if not unit_item.current:
@@ -252,9 +274,14 @@ def _playlist(
 
 
 def learner_playlists(
-    learner: Any, *, cohort_id: int | None = None, expand: str = "current"
+    learner: Any,
+    *,
+    cohort_id: int | None = None,
+    expand: str = "current",
+    open_module: int | None = None,
 ) -> list[Playlist]:
-    """Each of the learner's enrolments as a playlist with progress, in seven queries."""
+    """Each of the learner's enrolments as a playlist with progress, in seven queries.
+    `expand` and `open_module`: which modules are unfolded (see _playlist)."""
     enrolments = list(
         Enrolment.objects.filter(learner=learner, **({"cohort_id": cohort_id} if cohort_id else {}))
         .select_related("cohort__course")
@@ -275,7 +302,10 @@ def learner_playlists(
     last_opened: dict[int, datetime] = dict(
         progress.filter(completed_at__isnull=True).values_list("resource_id", "last_seen_at")
     )
-    return [_playlist(e, catalogue, completed, last_opened, expand=expand) for e in enrolments]
+    return [
+        _playlist(e, catalogue, completed, last_opened, expand=expand, open_module=open_module)
+        for e in enrolments
+    ]
 
 
 def module_states_for(learner: Any, course: Course) -> CourseState:
@@ -355,41 +385,71 @@ class Grid:
 GRID_PAGE_SIZE = 50
 
 
-def _completed(course_id: int, module_id: int | None = None) -> Count:
-    """Resources of the course (or one module) a learner has finished, as an annotation."""
-    condition = Q(
-        learner__resource_progress__completed_at__isnull=False,
-        learner__resource_progress__resource__module__course_id=course_id,
+def _completed(course_id: int, module_id: int | None = None) -> Coalesce:
+    """Resources of the course (or one module) a learner has finished, as an annotation on
+    enrolments. A count per learner in a subquery rather than a join grouped by enrolment: on
+    a 500-learner cohort the database sorts by it in about half the time (SQLite, measured)."""
+    finished = ResourceProgress.objects.filter(
+        learner=OuterRef("learner_id"),
+        completed_at__isnull=False,
+        resource__module__course_id=course_id,
     )
     if module_id is not None:
-        condition &= Q(learner__resource_progress__resource__module_id=module_id)
-    return Count("learner__resource_progress", filter=condition)
+        finished = finished.filter(resource__module_id=module_id)
+    count = finished.order_by().values("learner").annotate(n=Count("id")).values("n")[:1]
+    return Coalesce(Subquery(count, output_field=IntegerField()), Value(0))
 
 
-def cohort_grid(cohort: Cohort, *, sort: str = "name", page: int | str | None = None) -> Grid:
-    """Learners x modules: resources finished of resources in each module.
-
-    The database counts and sorts, so a page costs the same whether the cohort has 50 learners
-    or 5,000. `sort`: "name", "progress" (least done first) or "module:<id>" (that module,
-    least done first). With `page`, one page of GRID_PAGE_SIZE learners; without, everyone
-    (the CSV).
-    """
-    modules = [
+def grid_modules(cohort: Cohort) -> list[GridModule]:
+    """The grid's columns: the course's modules in course order, each with its resource count."""
+    return [
         GridModule(*row)
         for row in Module.objects.filter(course_id=cohort.course_id)
         .order_by("course_unit__position", "position", "id")
         .annotate(total=Count("resources"))
         .values_list("id", "key", "title", "total")
     ]
+
+
+def _matching_learners(enrolments: QuerySet[Enrolment], text: str) -> QuerySet[Enrolment]:
+    """Every word of `text` in the learner's name, username or e-mail (as the records search)."""
+    for term in text.split():
+        enrolments = enrolments.filter(
+            Q(learner__first_name__icontains=term)
+            | Q(learner__last_name__icontains=term)
+            | Q(learner__username__icontains=term)
+            | Q(learner__email__icontains=term)
+        )
+    return enrolments
+
+
+def cohort_grid(
+    cohort: Cohort,
+    *,
+    modules: list[GridModule] | None = None,
+    q: str = "",
+    sort: str = "name",
+    page: int | None = None,
+) -> Grid:
+    """Learners x modules: resources finished of resources in each module.
+
+    The database searches, counts and sorts, so a page costs the same whether the cohort has
+    50 learners or 5,000. `q`: words to find in a learner's name or e-mail. `sort`: "name",
+    "progress" (least done first) or "module:<id>" (that module, least done first); anything
+    else sorts by name (the view tells the person). With `page`, one page of GRID_PAGE_SIZE
+    learners, a number below 1 meaning the first page and one past the end the last; without,
+    everyone (the CSV).
+    """
+    if modules is None:
+        modules = grid_modules(cohort)
     by_name = ("learner__last_name", "learner__first_name", "learner__username", "id")
-    enrolments = cohort.enrolments.select_related("learner")
-    module_ids = {m.id for m in modules}
+    enrolments = _matching_learners(cohort.enrolments.select_related("learner"), q)
+    module_id = parse_sort_module(sort)
     if sort == "progress":
         enrolments = enrolments.annotate(done=_completed(cohort.course_id)).order_by(
             "done", *by_name
         )
-    elif sort.startswith("module:") and int(sort.split(":")[1]) in module_ids:
-        module_id = int(sort.split(":")[1])
+    elif module_id is not None and module_id in {m.id for m in modules}:
         enrolments = enrolments.annotate(done=_completed(cohort.course_id, module_id)).order_by(
             "done", *by_name
         )
@@ -398,14 +458,15 @@ def cohort_grid(cohort: Cohort, *, sort: str = "name", page: int | str | None = 
 
     paginated: Page[Enrolment] | None = None
     if page is not None:
-        paginated = Paginator(enrolments, GRID_PAGE_SIZE).get_page(page)
+        paginator = Paginator(enrolments, GRID_PAGE_SIZE)
+        paginated = paginator.page(min(max(page, 1), paginator.num_pages))
         shown = list(paginated.object_list)
     else:
         shown = list(enrolments)
 
     counts: dict[tuple[int, int], int] = {
-        (learner_id, module_id): n
-        for learner_id, module_id, n in ResourceProgress.objects.filter(
+        (learner_id, column): n
+        for learner_id, column, n in ResourceProgress.objects.filter(
             learner_id__in=[e.learner_id for e in shown],
             resource__module__course_id=cohort.course_id,
             completed_at__isnull=False,
@@ -419,6 +480,14 @@ def cohort_grid(cohort: Cohort, *, sort: str = "name", page: int | str | None = 
         for e in shown
     ]
     return Grid(modules, rows, paginated)
+
+
+def parse_sort_module(sort: str) -> int | None:
+    """The module id in a "module:<id>" sort, or None."""
+    prefix, _, rest = sort.partition(":")
+    if prefix != "module" or not rest.isascii() or not rest.isdigit():
+        return None
+    return int(rest)
 
 
 def prework_check(cohort: Cohort, module: GridModule) -> tuple[list[Enrolment], list[Enrolment]]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import mimetypes
 from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from csp.decorators import csp_update
 from django.conf import settings
@@ -21,7 +21,13 @@ from django_htmx.middleware import HtmxDetails
 
 from delivery import selectors, services
 from delivery.content import render_markdown, video_transcript
-from delivery.forms import AnnouncementForm, GridSortForm, MarkDoneForm, MediaPositionForm
+from delivery.forms import (
+    AnnouncementForm,
+    GridForm,
+    MarkDoneForm,
+    MediaPositionForm,
+    OpenModuleForm,
+)
 from delivery.models import Announcement, Resource
 from delivery.permissions import (
     access_cohort,
@@ -85,11 +91,34 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.LEARNER)
 @require_GET
-def course(request: HttpRequest, cohort_id: int) -> HttpResponse:
-    playlists = selectors.learner_playlists(request.user, cohort_id=cohort_id, expand="all")
+def course(request: HtmxHttpRequest, cohort_id: int) -> HttpResponse:
+    """The course with every module folded but the one in hand; `?module=<id>` unfolds one
+    more, and from htmx (a folded module being opened) answers with that module's body only."""
+    form = OpenModuleForm(request.GET)
+    wanted = form.cleaned_data["module"] if form.is_valid() else None
+    playlists = selectors.learner_playlists(
+        request.user, cohort_id=cohort_id, expand="course", open_module=wanted
+    )
     if not playlists:
         raise Http404("No such course")
-    return render(request, "delivery/course.html", {"playlist": playlists[0]})
+    playlist = playlists[0]
+    module = playlist.module(wanted) if wanted else None
+    asked = request.GET.get("module")
+    problem = "That is not a module of this course." if asked and module is None else ""
+    if request.htmx and module:
+        return render(
+            request,
+            "delivery/_playlist.html#module-body",
+            {"module": module, "playlist": playlist},
+        )
+    if request.htmx and problem:
+        return HttpResponse(problem, status=404, content_type="text/plain")
+    return render(
+        request,
+        "delivery/course.html",
+        {"playlist": playlist, "problem": problem},
+        status=400 if problem else 200,
+    )
 
 
 @login_required
@@ -209,26 +238,42 @@ def announcement_read(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def cohort_progress(request: HttpRequest, cohort_id: int) -> HttpResponse:
+    """One page of the cohort's learners x modules, searched and sorted as the URL says. What
+    is wrong in the URL is said (400) and left out; the rest still applies."""
     cohort = access_cohort_staff(request.user, cohort_id)
-    form = GridSortForm(request.GET)
-    valid = form.is_valid()
-    sort = (valid and form.cleaned_data["sort"]) or "name"
-    grid = selectors.cohort_grid(cohort, sort=sort, page=request.GET.get("page") or 1)
+    modules = selectors.grid_modules(cohort)
+    form = GridForm(request.GET, module_ids=[m.id for m in modules])
+    form.is_valid()
+    query = {k: form.cleaned_data.get(k) for k in ("q", "sort", "module")}
+    grid = selectors.cohort_grid(
+        cohort,
+        modules=modules,
+        q=query["q"] or "",
+        sort=query["sort"] or "name",
+        page=form.cleaned_data.get("page") or 1,
+    )
     prework = None
-    module = next((m for m in grid.modules if valid and m.id == form.cleaned_data["module"]), None)
+    module = next((m for m in modules if m.id == query["module"]), None)
     if module is not None:
         done, missing = selectors.prework_check(cohort, module)
         prework = {"module": module, "done": done, "missing": missing}
+    kept = {k: v for k, v in query.items() if v}
     return render(
         request,
         "delivery/cohort_progress.html",
         {
             "cohort": cohort,
             "grid": grid,
-            "sort": sort,
+            "form": form,
+            "q": query["q"] or "",
+            "sort": query["sort"] or "name",
             "prework": prework,
+            # Links keep the rest of the view: sorting keeps the search, paging keeps both.
+            "sort_prefix": "?" + (urlencode({"q": kept["q"]}) + "&" if "q" in kept else ""),
+            "page_query": urlencode(kept),
             "can_announce": cohort.trainers.filter(pk=request.user.pk or 0).exists(),
         },
+        status=400 if form.errors else 200,
     )
 
 

@@ -76,11 +76,15 @@ def test_it_refuses_a_records_cohort_past_a_bigint(
 @pytest.mark.parametrize(
     "query", [f"sort=module:{HUGE}", "sort=module:²", f"module={HUGE}", "module=٣", "page=²"]
 )
-def test_it_ignores_a_progress_sort_or_module_past_a_bigint(
+def test_it_refuses_a_progress_sort_or_module_past_a_bigint(
     client_for: Any, trainer: Any, cohort: Any, query: str
 ) -> None:
     url = reverse("delivery:cohort_progress", args=[cohort.pk])
-    assert client_for(trainer).get(f"{url}?{query}").status_code == 200
+    response = client_for(trainer).get(f"{url}?{query}")
+    assert response.status_code == 400  # the grid's answer to any invalid parameter
+    html = response.content.decode()
+    assert '<div class="form-error" role="alert"><p>' in html
+    assert '<table class="table grid">' in html  # with the grid, the parameter left out
 
 
 @pytest.mark.parametrize(

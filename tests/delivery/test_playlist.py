@@ -73,7 +73,7 @@ def test_it_continues_where_the_learner_left_off(
     assert "Continue: Gloves" in html
 
 
-def test_the_course_page_lists_every_resource(
+def test_the_course_page_lists_the_resources_of_the_module_in_hand(
     client_for: Any, learner: Any, cohort: Any, course_with_modules: dict[str, Any]
 ) -> None:
     html = client_for(learner).get(f"/learn/courses/{cohort.pk}/").content.decode()

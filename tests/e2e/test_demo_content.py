@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
+from tests.e2e.test_journey_learner import fold
 from tests.e2e.test_login import sign_in
 
 
@@ -32,7 +33,11 @@ def seeded(settings: Any, service_env: dict[str, str]) -> None:
 def test_the_demo_learner_studies_the_sample_skill_set(page: Any) -> None:
     sign_in(page, "learner", "flipside-demo")
     expect(page.get_by_text("Welcome to the infection control skill set")).to_be_visible()
-    page.get_by_role("link", name="See every resource in Infection Control Skill Set").click()
+    page.get_by_role("link", name="See every module of Infection Control Skill Set").click()
+    # The module in hand is open, the rest folded: unfold the first if it is not the one.
+    first = fold(page, "How infections spread")
+    if first.get_attribute("open") is None:
+        first.locator("summary").click()
 
     # A PDF from the pack, shown inline in the page (framed by us only, under our CSP).
     page.get_by_role("link", name=re.compile("Standard precautions at a glance")).click()

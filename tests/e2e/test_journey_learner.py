@@ -114,7 +114,7 @@ def test_a_new_learner_studies_and_attempts_each_kind_of_task(
     sign_in(walk, "learner4")
     expect(page.get_by_role("heading", level=1)).to_have_text("My learning")
     walk.visit(
-        page.get_by_role("link", name="See every resource in Infection Control Skill Set").click,
+        page.get_by_role("link", name="See every module of Infection Control Skill Set").click,
         "course",
     )
     walk.visit(page.get_by_role("link", name=re.compile(STUDY[0])).first.click, "resource 1")
@@ -272,3 +272,82 @@ def test_a_competent_learner_finds_shares_downloads_and_verifies_a_credential(
         "Verified: this credential is valid"
     )
     expect(page.get_by_text("Infection Control Skill Set").first).to_be_visible()
+
+
+def fold(page: Any, title: str, *, within: Any = None) -> Any:
+    """The <details> of the module titled `title` (by its title, not by text that mentions it,
+    as a locked module's reason does)."""
+    return (
+        (within or page)
+        .locator("details.module__fold")
+        .filter(has=page.locator(".module__title", has_text=title))
+    )
+
+
+def fits(page: Any, width: int = 375) -> None:
+    """At a small phone's width the page scrolls down, never sideways (the grid scrolls inside
+    its own region)."""
+    page.set_viewport_size({"width": width, "height": 812})
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.django_db(transaction=True)
+@sized
+def test_a_learner_opens_a_folded_module_with_and_without_javascript(
+    page: Any, journey: Any, demo: str, browser: Any, daphne_server: Any
+) -> None:
+    """Lena has finished the first module and is in the second: it is open, the others folded
+    with their progress; opening one (by keyboard) fetches its resources. Without JavaScript, a
+    link loads the course page with that module open."""
+    walk = journey("learner-lena-modules")
+    sign_in(walk, "learner")
+    skill_set = page.get_by_role("region", name="Infection Control Skill Set")
+    in_hand = fold(page, "Hand hygiene and protective", within=skill_set)
+    expect(in_hand).to_have_attribute("open", "")
+    expect(in_hand.get_by_role("link", name="Sound check")).to_be_visible()
+    done = fold(page, "How infections spread", within=skill_set)
+    expect(done.locator("summary")).to_contain_text("3 of 3")  # its progress, while folded
+    expect(skill_set.get_by_role("link", name="The chain of infection")).to_be_hidden()
+    done.locator("summary").focus()
+    page.keyboard.press("Enter")
+    expect(done.get_by_role("link", name="The chain of infection")).to_be_visible()
+    walk.see("dashboard: a folded module opened")
+    if page.viewport_size["width"] < 600:
+        fits(page)
+        walk.see("dashboard at 375 px")
+
+    walk.visit(
+        skill_set.get_by_role("link", name="See every module of Infection Control Skill Set").click,
+        "course",
+    )
+    # A locked module has nothing to open: it says why, unfolded.
+    locked = page.locator(".module--locked", has_text="Waste, sharps and a clean workplace")
+    expect(locked.get_by_text("Opens when you finish Hand hygiene and protective")).to_be_visible()
+    later = fold(page, "Leading infection prevention at work")
+    later.locator("summary").click()
+    expect(later.locator("li.resource").first).to_be_visible()
+    walk.see("course: folded modules opened")
+    if page.viewport_size["width"] < 600:
+        fits(page)
+        walk.see("course at 375 px")
+
+    # Without JavaScript: the folded module offers a link to the course page with it open.
+    context = browser.new_context(
+        base_url=daphne_server.url, java_script_enabled=False, viewport=page.viewport_size
+    )
+    try:
+        plain = context.new_page()
+        plain.goto("/accounts/login/")
+        plain.get_by_label("Username").fill("learner")
+        plain.get_by_label("Password").fill("flipside-demo")
+        plain.get_by_role("button", name="Sign in").click()
+        plain.get_by_role("link", name="See every module of Infection Control Skill Set").click()
+        first = fold(plain, "How infections spread")
+        first.locator("summary").click()
+        first.get_by_role("link", name="Show the resources of How infections spread").click()
+        assert "?module=" in plain.url
+        opened = fold(plain, "How infections spread")
+        expect(opened).to_have_attribute("open", "")
+        expect(opened.get_by_role("link", name="The chain of infection")).to_be_visible()
+    finally:
+        context.close()

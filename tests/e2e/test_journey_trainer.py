@@ -14,10 +14,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from delivery.models import Announcement
+from delivery.models import Announcement, Cohort, Enrolment
 from live.models import Attendance, LiveSession
 from tests.e2e.axe import Journey
 from tests.e2e.conftest import SIZES, sign_in, sized
+from tests.e2e.test_journey_learner import fits
 
 TITLE = "Hand hygiene clinic"
 
@@ -149,3 +150,55 @@ def test_a_trainer_schedules_runs_and_follows_up_a_live_session(
     tom.visit(page.get_by_role("button", name="Post and e-mail learners").click, "announced")
     assert Announcement.objects.filter(title=f"After the clinic ({size})").exists()
     tom.finish()
+
+
+@pytest.mark.django_db(transaction=True)
+@sized
+def test_a_trainer_searches_sorts_and_pages_the_progress_grid(
+    page: Any, journey: Any, demo: str
+) -> None:
+    """Sixty more learners in the demo cohort: the grid shows fifty at a time, finds one by
+    name, keeps the search while sorting, and fits a phone (the grid scrolls in its region)."""
+    from django.contrib.auth import get_user_model
+
+    people = get_user_model().objects.bulk_create(
+        get_user_model()(
+            username=f"extra{i:03d}",
+            first_name="Extra",
+            last_name=f"Learner {i:03d}",
+            email=f"extra{i:03d}@example.test",
+        )
+        for i in range(60)
+    )
+    cohort = Cohort.objects.get(name="Demo cohort")
+    Enrolment.objects.bulk_create(Enrolment(learner=p, cohort=cohort) for p in people)
+
+    tom = journey("trainer-grid")
+    sign_in(tom, "trainer")
+    tom.visit(page.get_by_role("link", name="Demo cohort", exact=True).first.click, "grid")
+    expect(page.get_by_role("status").filter(has_text="learners")).to_have_text("64 learners.")
+    pages = page.get_by_role("navigation", name="Pages of learners")
+    expect(pages).to_contain_text("Page 1 of 2")
+    expect(page.get_by_role("row", name=re.compile("Noah Tran"))).to_have_count(0)
+    tom.visit(pages.get_by_role("link", name="Next").click, "grid page 2")
+    expect(pages).to_contain_text("Page 2 of 2")
+    expect(page.get_by_role("row", name=re.compile("Noah Tran"))).to_be_visible()
+
+    search = page.get_by_role("searchbox", name="Find a learner")
+    search.fill("noah")
+    tom.visit(lambda: search.press("Enter"), "grid search")
+    expect(page.get_by_text("1 learner match “noah”.")).to_be_visible()
+    expect(page.get_by_role("row", name=re.compile("Noah Tran"))).to_be_visible()
+    expect(page.get_by_role("navigation", name="Pages of learners")).to_have_count(0)
+    tom.visit(page.get_by_role("link", name="Overall").click, "grid search by progress")
+    assert "q=noah" in page.url
+    assert "sort=progress" in page.url
+    expect(page.get_by_role("columnheader", name="Overall")).to_have_attribute(
+        "aria-sort", "ascending"
+    )
+    expect(page.get_by_role("row", name=re.compile("Noah Tran"))).to_be_visible()
+    if page.viewport_size["width"] < 600:
+        fits(page)
+        tom.see("grid at 375 px")
+    tom.visit(page.get_by_role("link", name="Show everyone").click, "grid everyone")
+    expect(page.get_by_role("status").filter(has_text="learners")).to_have_text("64 learners.")
