@@ -27,7 +27,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from PIL import Image
 
-from assessment.evidence import add_evidence
+from assessment.evidence.services import add_evidence
 from assessment.models import Attempt, Outcome, Task, ThirdPartyRequest
 from assessment.services import (
     ItemJudgement,

@@ -722,7 +722,13 @@ def _store_document(name: str, content: Any, *, uploaded_by: Any) -> OutcomeDocu
     """Check and store one RPL/CT document (not yet saved as a row)."""
     from django.core.files import File
 
-    from assessment.evidence import FileTooLarge, clean_name, digest, max_upload_bytes, sniff
+    from assessment.evidence.services import (
+        FileTooLarge,
+        clean_name,
+        digest,
+        max_upload_bytes,
+        sniff,
+    )
 
     fileobj = content if isinstance(content, File) else File(content)
     content_type = sniff(fileobj)

@@ -20,7 +20,7 @@ def send_marking_digests(hours: int = 24) -> int:
 @shared_task(acks_late=True)
 def purge_stale_uploads(days: int = 7) -> int:
     """Partial uploads nobody resumed for `days` are removed from the staging folder."""
-    from assessment.evidence import purge_stale_uploads as purge
+    from assessment.evidence.services import purge_stale_uploads as purge
 
     return purge(older_than=timedelta(days=days))
 

@@ -8,7 +8,7 @@ app_name = "assessment"
 
 urlpatterns = [
     # Evidence: resumable uploads (uploads/...) and serving files (evidence/...).
-    path("", include("assessment.upload_urls")),
+    path("", include("assessment.evidence.urls")),
     # Third-party reports: the learner's request and the supervisor's public page.
     path("", include("assessment.third_party_urls")),
     path("queue/", views.queue, name="queue"),

@@ -17,7 +17,7 @@ from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
 from assessment import selectors, services, task_page
-from assessment.evidence import (
+from assessment.evidence.services import (
     SUBMITTED_MESSAGE,
     find_item,
     move_evidence,

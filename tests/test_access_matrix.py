@@ -66,7 +66,7 @@ from django.urls.resolvers import RegexPattern
 from django.utils import timezone
 
 from assessment import services as assessment_services
-from assessment.evidence import add_evidence, start_upload
+from assessment.evidence.services import add_evidence, start_upload
 from assessment.exports import build_record_export, start_record_export
 from assessment.models import Item, OutcomeDocument, Task
 from assessment.records import RecordFilters

@@ -37,7 +37,7 @@ def assess(
     from django.core.files.base import ContentFile
 
     from assessment import services
-    from assessment.evidence import add_evidence
+    from assessment.evidence.services import add_evidence
 
     task, unit = made["task"], made["unit"]
     attempt = services.start_attempt(learner, task, cohort)

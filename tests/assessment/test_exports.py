@@ -18,7 +18,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from assessment import exports
-from assessment.evidence import add_evidence
+from assessment.evidence.services import add_evidence
 from assessment.models import AuditEvent, AuditorGrant, RecordExport
 from assessment.records import RecordFilters
 from delivery.roles import Role

@@ -14,8 +14,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from assessment.audit import verify_chain
+from assessment.evidence.retention import Policy, place_hold, purgeable, release_hold
 from assessment.models import AuditEvent, AuditorGrant, Evidence, LegalHold, Outcome
-from assessment.retention import Policy, place_hold, purgeable, release_hold
 
 
 def age(outcome: Outcome, months: int) -> None:

@@ -15,7 +15,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from assessment import evidence as files
+from assessment.evidence import services as files
 from assessment.models import Attempt, AuditEvent, Evidence, Item, Task
 from assessment.services import save_answers, start_attempt
 from delivery.models import Course, Resource

@@ -17,7 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from assessment import evidence as files
+from assessment.evidence import services as files
 from assessment.models import Attempt, AuditEvent, Evidence
 from tests.assessment.test_evidence import (
     ELF,

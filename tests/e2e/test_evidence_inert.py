@@ -19,7 +19,7 @@ from django.core.files.base import ContentFile
 from playwright.sync_api import expect
 
 from assessment import services
-from assessment.evidence import add_evidence
+from assessment.evidence.services import add_evidence
 from assessment.models import Evidence
 from delivery.roles import Role
 from delivery.services import enrol_learner

@@ -1,5 +1,5 @@
 """URLs of evidence uploads and files, included from assessment/urls.py (namespace
-`assessment`) with `path("", include("assessment.upload_urls"))`, so that they sit at
+`assessment`) with `path("", include("assessment.evidence.urls"))`, so that they sit at
 `assess/uploads/...` and `assess/evidence/...`.
 
 The tus upload URL has no trailing slash: tus clients use the `Location` they are given as is.

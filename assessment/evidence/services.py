@@ -60,8 +60,8 @@ from django.utils import timezone
 from PIL import Image, ImageOps
 from pillow_heif import register_heif_opener
 
-from assessment import video
 from assessment.audit import record_event
+from assessment.evidence import video
 from assessment.models import Attempt, Evidence, Item
 from assessment.selectors import question_numbers
 
@@ -911,8 +911,8 @@ def make_previews(evidence_id: int) -> bool:
 def make_media_copy(evidence: Evidence) -> bool:
     """Store the viewing copy of a video or M4A recording: the same bytes, but the boxes that
     hold where it was recorded turned into `free` boxes of zeros of the same size
-    (assessment/video.py), so it plays as the original does. The original is only read. True
-    when this call stored the copy.
+    (assessment/evidence/video.py), so it plays as the original does. The original is only
+    read. True when this call stored the copy.
 
     The copy is written to a temporary file beside the staging area and saved through the
     storage API like a finished upload (moved into place by local storage, streamed to remote
