@@ -1,5 +1,5 @@
-"""The evidence endpoints (assessment/uploads.py): the tus 1.0 server, the multipart fallback,
-the evidence list and removal, and serving files through access_evidence."""
+"""The evidence endpoints (assessment/evidence/views.py): the tus 1.0 server, the multipart
+fallback, the evidence list and removal, and serving files through access_evidence."""
 
 from __future__ import annotations
 
