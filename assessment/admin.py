@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import admin
 from django.db import transaction
 
-from assessment.audit import record_event
+from assessment.audit.services import record_event
 from assessment.models import (
     Attempt,
     AuditEvent,

@@ -38,7 +38,7 @@ from assessment.services import (
     start_observation,
     submit_attempt,
 )
-from assessment.third_party import request_third_party_report
+from assessment.third_party.services import request_third_party_report
 from delivery.models import AuditorGrant, Cohort, Course, Resource, Unit
 from delivery.services import mark_resource_done
 

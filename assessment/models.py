@@ -362,7 +362,7 @@ class AuditEvent(models.Model):
     """One link of the append-only, hash-chained audit trail.
 
     `hash` = SHA-256 over the previous hash and this event's canonical JSON; the database
-    refuses updates and deletes (triggers in a migration). See assessment/audit.py.
+    refuses updates and deletes (triggers in a migration). See assessment/audit/services.py.
     """
 
     at = models.DateTimeField(default=timezone.now)

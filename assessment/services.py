@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from assessment.audit import record_event
+from assessment.audit.services import record_event
 from assessment.models import (
     Answer,
     Attempt,
@@ -200,7 +200,7 @@ def start_observation(assessor: Any, learner: Any, task: Task, cohort: Cohort) -
         claimed_by=assessor,
         claimed_at=now,
     )
-    attempt.snapshot = _snapshot(attempt)
+    attempt.snapshot = attempt_snapshot(attempt)
     attempt.save(update_fields=["snapshot"])
     record_event(
         "observation.started",
@@ -216,7 +216,7 @@ def start_observation(assessor: Any, learner: Any, task: Task, cohort: Cohort) -
 # Answering ---------------------------------------------------------------------------------
 
 
-def _clean_answer(item: Item, raw: Any) -> tuple[str, list[int]]:
+def clean_answer(item: Item, raw: Any) -> tuple[str, list[int]]:
     """An answer to `item` from form data, or ValidationError naming the problem."""
     if item.auto_marked:
         values = raw if isinstance(raw, list) else ([raw] if raw not in (None, "") else [])
@@ -252,7 +252,7 @@ def save_answers(attempt: Attempt, *, learner: Any, answers: dict[str, Any]) -> 
     unknown = sorted(set(answers) - set(items))
     if unknown:
         raise ValidationError(f"Unknown questions: {', '.join(unknown)}.")
-    cleaned = {key: _clean_answer(items[key], raw) for key, raw in answers.items()}
+    cleaned = {key: clean_answer(items[key], raw) for key, raw in answers.items()}
     carried = set(attempt.answers.filter(carried_forward=True).values_list("item__key", flat=True))
     now = timezone.now()
     saved = []
@@ -278,7 +278,10 @@ def save_answers(attempt: Attempt, *, learner: Any, answers: dict[str, Any]) -> 
     return saved
 
 
-def _snapshot(attempt: Attempt) -> dict[str, Any]:
+def attempt_snapshot(attempt: Attempt) -> dict[str, Any]:
+    """The attempt as submitted (task version, items, answers, evidence), kept on the row so the
+    record shows what was judged even after the task changes. Public: a third-party report is
+    submitted by its own service (assessment/third_party/services.py)."""
     task = attempt.task
     answers = {a.item_id: a for a in attempt.answers.all()}
     evidence = list(attempt.evidence.filter(withdrawn_at__isnull=True))
@@ -384,9 +387,9 @@ def submit_attempt(attempt: Attempt, *, learner: Any, declared: bool) -> Attempt
     attempt.submitted_at = now
     attempt.updated_at = now
     attempt.declaration = LEARNER_DECLARATION
-    attempt.snapshot = _snapshot(attempt)
+    attempt.snapshot = attempt_snapshot(attempt)
     attempt.save()
-    _auto_mark(attempt)
+    auto_mark(attempt)
     record_event(
         "attempt.submitted",
         attempt,
@@ -398,8 +401,9 @@ def submit_attempt(attempt: Attempt, *, learner: Any, declared: bool) -> Attempt
     return attempt
 
 
-def _auto_mark(attempt: Attempt) -> None:
-    """Choice items judged against their answer key; carried-forward answers stay S."""
+def auto_mark(attempt: Attempt) -> None:
+    """Choice items judged against their answer key; carried-forward answers stay S. Public for
+    the same reason as `attempt_snapshot`."""
     answers = {a.item_id: a for a in attempt.answers.all()}
     for item in attempt.task.items.all():
         answer = answers.get(item.id)

@@ -30,7 +30,7 @@ def build_record_export(self: Any, export_id: int) -> str:
     """Build a bulk export's archive. Enqueued on the "exports" queue (`exports.enqueue`), so
     marking and pages stay fast. Idempotent: a redelivered job (its worker died) starts the
     archive again."""
-    from assessment.exports import build_record_export as build
+    from assessment.records.exports import build_record_export as build
 
     # Redelivered by the broker: the worker that had it died, so its run is taken over.
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
@@ -40,7 +40,7 @@ def build_record_export(self: Any, export_id: int) -> str:
 @shared_task(acks_late=True)
 def resume_stale_exports() -> int:
     """Re-enqueue exports whose job was lost (no heartbeat, or queued, for ten minutes)."""
-    from assessment.exports import resume_stale_exports as resume
+    from assessment.records.exports import resume_stale_exports as resume
 
     return resume()
 
@@ -48,6 +48,6 @@ def resume_stale_exports() -> int:
 @shared_task(acks_late=True)
 def expire_record_exports() -> int:
     """Delete the archives of exports past their download period."""
-    from assessment.exports import expire_record_exports as expire
+    from assessment.records.exports import expire_record_exports as expire
 
     return expire()

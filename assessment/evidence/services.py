@@ -60,7 +60,7 @@ from django.utils import timezone
 from PIL import Image, ImageOps
 from pillow_heif import register_heif_opener
 
-from assessment.audit import record_event
+from assessment.audit.services import record_event
 from assessment.evidence import video
 from assessment.models import Attempt, Evidence, Item
 from assessment.selectors import question_numbers

@@ -11,7 +11,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 
 from assessment import services
-from assessment.audit import verify_chain
+from assessment.audit.services import verify_chain
 from assessment.models import Attempt, AuditEvent, Item, Outcome, ResubmissionPolicy
 from assessment.signals import unit_outcome_recorded
 from delivery.models import Enrolment

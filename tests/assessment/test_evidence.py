@@ -20,7 +20,7 @@ from django.core.files.storage import default_storage
 from django.http import Http404
 from PIL import ExifTags, Image
 
-from assessment.audit import verify_chain
+from assessment.audit.services import verify_chain
 from assessment.evidence import services as files
 from assessment.models import Attempt, AuditEvent, Evidence, Item, Task
 

@@ -619,7 +619,7 @@ def test_a_file_kept_twice_still_shows_on_the_third_attempt_and_where_it_is_mark
     item = marking[marking.index('id="item-handwash-video"') :]
     assert "handwash.mp4" in item[: item.index("</fieldset>")]
     # The record says where a kept answer is from: its files are listed under that attempt.
-    from assessment.records import load_record
+    from assessment.records.selectors import load_record
     from delivery.records import RecordKey
 
     record = load_record(RecordKey(learner.pk, written["cohort"].pk, written["task"].unit_id))

@@ -14,9 +14,10 @@ from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.test import Client
 
-from assessment import services, third_party
-from assessment.audit import verify_chain
+from assessment import services
+from assessment.audit.services import verify_chain
 from assessment.models import Answer, Attempt, AuditEvent, Item, ThirdPartyRequest
+from assessment.third_party import services as third_party
 from delivery.models import Enrolment
 from delivery.services import enrol_learner
 from tests.factories import assessable_unit

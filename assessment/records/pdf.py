@@ -25,11 +25,11 @@ from django.utils import timezone
 from weasyprint import CSS, HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
 
-from assessment.pdf import FONTS_DIR, AssetsURLFetcher
-from assessment.records import Record
+from assessment.records.pdf_assets import FONTS_DIR, AssetsURLFetcher
+from assessment.records.selectors import Record
 
 TEMPLATE = "assessment/records/record_pdf.html"
-STYLESHEET = Path(__file__).resolve().parent.parent / "templates/assessment/records/record_pdf.css"
+STYLESHEET = Path(__file__).resolve().parents[2] / "templates/assessment/records/record_pdf.css"
 ATTACHMENT_NAME = "record.json"
 JSON_MEDIA_TYPE = "application/json"
 SCHEMA = "https://flipside.example/schemas/assessment-record/1"
