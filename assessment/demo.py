@@ -28,11 +28,9 @@ from django.utils import timezone
 from PIL import Image
 
 from assessment.evidence.services import add_evidence
+from assessment.marking.services import ItemJudgement, mark_attempt, record_outcome
 from assessment.models import Attempt, Outcome, Task, ThirdPartyRequest
 from assessment.services import (
-    ItemJudgement,
-    mark_attempt,
-    record_outcome,
     save_answers,
     start_attempt,
     start_observation,

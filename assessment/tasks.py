@@ -12,7 +12,7 @@ from django.utils import timezone
 @shared_task(acks_late=True)
 def send_marking_digests(hours: int = 24) -> int:
     """Each assessor's digest of what arrived in their queue in the last `hours`."""
-    from assessment.digests import send_marking_digests as send
+    from assessment.marking.digests import send_marking_digests as send
 
     return send(since=timezone.now() - timedelta(hours=hours))
 

@@ -67,6 +67,7 @@ from django.utils import timezone
 
 from assessment import services as assessment_services
 from assessment.evidence.services import add_evidence, start_upload
+from assessment.marking import services as marking
 from assessment.models import Item, OutcomeDocument, Task
 from assessment.records.exports import build_record_export, start_record_export
 from assessment.records.selectors import RecordFilters
@@ -606,7 +607,7 @@ def _side(name: str) -> Side:
     assert token is not None, link
 
     rpl_unit = cohort.course.course_units.order_by("position")[0].unit
-    assessment_services.record_outcome(
+    marking.record_outcome(
         learner,
         rpl_unit,
         cohort,

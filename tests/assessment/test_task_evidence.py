@@ -374,6 +374,7 @@ def test_a_resubmission_keeps_question_8s_satisfactory_video_and_submits_without
     client_for: Any, learner: Any, assessor: Any, written: dict[str, Any]
 ) -> None:
     from assessment import services
+    from assessment.marking import services as marking
 
     attempt = written["attempt"]
     data = answer_all(written, learner)
@@ -383,13 +384,13 @@ def test_a_resubmission_keeps_question_8s_satisfactory_video_and_submits_without
     )  # fmt: skip
     services.submit_attempt(attempt, learner=learner, declared=True)
     attempt.refresh_from_db()
-    services.mark_attempt(
+    marking.mark_attempt(
         attempt,
         assessor=assessor,
         judgements=[
-            services.ItemJudgement(item.key, "NS", "Name every link.")
+            marking.ItemJudgement(item.key, "NS", "Name every link.")
             if item.key == "chain"
-            else services.ItemJudgement(item.key, "S", "")
+            else marking.ItemJudgement(item.key, "S", "")
             for item in written["task"].items.all()
         ],
         feedback="Name every link.",
@@ -567,14 +568,14 @@ def test_an_item_whose_key_is_all_digits_gets_its_own_file(
 
 
 def _mark(attempt: Attempt, assessor: Any, not_satisfactory: str) -> None:
-    from assessment import services
+    from assessment.marking import services as marking
 
     attempt.refresh_from_db()
-    services.mark_attempt(
+    marking.mark_attempt(
         attempt,
         assessor=assessor,
         judgements=[
-            services.ItemJudgement(
+            marking.ItemJudgement(
                 item.key,
                 *(("NS", "Name every link.") if item.key == not_satisfactory else ("S", "")),
             )
