@@ -348,7 +348,7 @@ def test_it_keeps_a_damaged_video_without_a_viewing_copy_and_says_so(
     attempt: Attempt, learner: Any, caplog: Any
 ) -> None:
     damaged = phone_mp4()[:-10]
-    with caplog.at_level(logging.WARNING, logger="assessment.evidence.services"):
+    with caplog.at_level(logging.WARNING, logger="assessment.evidence"):
         added = files.add_evidence(
             attempt, uploaded_by=learner, name="cut.mp4", content=ContentFile(damaged)
         )
