@@ -5,7 +5,7 @@ as `record.json` and the PDF carries it, byte for byte, as an embedded file. `re
 renders templates/assessment/records/record_pdf.html (which includes the page's own
 `_record.html`, without links) with WeasyPrint: running header and "Page N of M" footer, image
 thumbnails as data: URIs, a manifest of the evidence files with their SHA-256, and the JSON
-attached. It fetches through `assessment.pdf.AssetsURLFetcher`: our bundled fonts and the data:
+attached. It fetches through `pdf_assets.AssetsURLFetcher`: our bundled fonts and the data:
 URIs made here, nothing else.
 """
 
