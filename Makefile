@@ -68,16 +68,20 @@ test: install system-packages node-deps
 # The unit suite on the embedded default: SQLite, in-memory channel layer, eager Celery; a
 # pytest-xdist worker per core, each with its own in-memory database.
 test-embedded: install
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -q -m "not integration and not e2e" -p no:cacheprovider -n auto
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -q -m "not integration and not e2e" -p no:cacheprovider -n auto --durations=10
 
 # Everything again on the services. First the unit suite on PostgreSQL, a worker per core, each
 # with its own test database (the channel layer and cache stay in-memory there, as two workers
 # sharing one Redis database would hear each other's rooms); then, one at a time, the
 # integration and browser tests against real Redis, a Celery worker, daphne and Chromium.
+# Tests marked own_processes start processes on an embedded database of their own (start-up,
+# the audit command, revocation across processes): the embedded run has proved them, and the
+# suite's database plays no part in them, so they are not run twice. The slowest tests of
+# each stage are listed, so a slow newcomer shows in the CI log.
 # Fault scenarios that show an open defect run only in `python bench/run.py faults`.
 test-services: install
-	env -u REDIS_URL DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q -p no:cacheprovider -m "not integration and not e2e" -n auto
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -q -p no:cacheprovider -m "(integration or e2e) and not open_defect"
+	env -u REDIS_URL DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q -p no:cacheprovider -m "not integration and not e2e and not own_processes" -n auto --durations=10
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -q -p no:cacheprovider -m "(integration or e2e) and not open_defect" --durations=20
 
 lint: install
 	$(BIN)/ruff check .

@@ -63,10 +63,11 @@ def issue(count: int) -> dict[str, Any]:
     from credentials import services
     from credentials.certificate import render_certificate_pdf
     from credentials.models import Credential
+    from credentials.services import issuance
 
     outcomes = _outcomes(count + 1)
     # Certificates are rendered by their own task after issue; timed separately below.
-    services._after_issue = lambda credential: None  # type: ignore[assignment]
+    issuance._after_issue = lambda credential: None  # type: ignore[assignment]
     services.issue_unit_credential(outcomes.pop().pk)  # first use: key, list, achievement cache
 
     started = time.perf_counter()

@@ -3,7 +3,9 @@
 `python bench/run.py faults` runs the fault scenarios, which are integration tests
 (tests/integration/test_faults.py, a Redis restart under a live room in
 tests/integration/test_faults_redis.py, and the Celery worker killed with SIGKILL in the middle of
-issuing a credential in tests/integration/test_credentials_worker.py) against PostgreSQL
+issuing a credential in tests/integration/test_credentials_worker.py, the media volume filling
+up under uploads in tests/integration/test_faults_disk.py, which mounts a tmpfs and so needs
+root) against PostgreSQL
 (DATABASE_URL, default the Makefile's) and Redis (REDIS_URL), with real daphne and Celery
 worker processes. A missing service fails the run (CI=1), it is never skipped. Each scenario
 records what it lost and what it did twice; a scenario survived when its test passed.
@@ -24,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = [
     "tests/integration/test_faults.py",
     "tests/integration/test_faults_redis.py",
+    "tests/integration/test_faults_disk.py",
     "tests/integration/test_credentials_worker.py::"
     "test_a_worker_killed_mid_issue_leaves_exactly_one_credential",
 ]

@@ -27,3 +27,7 @@ class CredentialsConfig(AppConfig):
         from delivery.records import register_section
 
         register_section(SECTION)
+
+        # The services queue tasks by their registered names (credentials.services.certificates
+        # says why); importing the tasks here registers those names in every process.
+        from credentials import tasks  # noqa: F401

@@ -29,8 +29,8 @@ from weasyprint import CSS, HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from credentials.documents import credential_url, stored_document
 from credentials.openbadges import clean_text
-from credentials.services import credential_url, stored_document
 
 if TYPE_CHECKING:
     from credentials.models import Credential

@@ -110,10 +110,16 @@ def rotate_signing_key() -> SigningKey:
     return _new_key()
 
 
-@transaction.atomic
 def active_signing_key() -> SigningKey:
-    """The active key, created on first use (locked so two issuers do not both create one)."""
-    key = SigningKey.objects.select_for_update().active().first()
+    """The active key, created on first use.
+
+    Read without a lock, so issuers on several workers sign side by side (a row lock here was
+    held to the end of each issuing transaction, one issuer at a time, and locked nothing when
+    no key existed yet). An issuer that read the key just before a rotation signs with a key
+    the DID document still lists, so its credential verifies. Two first uses at once are
+    settled by the partial unique constraint on active keys: the loser uses the winner's key.
+    """
+    key = SigningKey.objects.active().first()
     if key is not None:
         return key
     try:

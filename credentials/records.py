@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from django.urls import reverse
 
+from credentials.documents import site_url
 from credentials.models import Credential
-from credentials.services import site_url
 from delivery.records import RecordKey, RecordSection, SectionData
 
 

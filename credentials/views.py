@@ -29,7 +29,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
 
-from credentials import baking, selectors, services
+from credentials import badge, baking, selectors, services
 from credentials.forms import RevokeForm, VerifyForm
 from credentials.keys import IssuerMismatch, did_document
 from credentials.models import Achievement, Credential, StatusList
@@ -124,7 +124,7 @@ def credential_image(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
     png = selectors.cached_image(public_id, "image")
     if png is None:
         credential = _public_credential(public_id)
-        png = baking.badge_png(**_badge_args(credential))
+        png = badge.badge_png(**_badge_args(credential))
         selectors.cache_image(public_id, "image", png)
     response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "public, max-age=86400"
@@ -172,7 +172,7 @@ def achievement_image(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
         achievement = get_object_or_404(
             Achievement.objects.select_related("course"), public_id=public_id
         )
-        png = baking.badge_png(**_achievement_badge_args(achievement))
+        png = badge.badge_png(**_achievement_badge_args(achievement))
         selectors.cache_image(public_id, "achievement-image", png)
     response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = "public, max-age=86400"
@@ -340,10 +340,10 @@ def baked_badge(request: HttpRequest, public_id: uuid.UUID, fmt: str) -> HttpRes
     credential = _owned(request, public_id)
     args = _badge_args(credential)
     if fmt == "png":
-        body: bytes = baking.bake_png(baking.badge_png(**args), credential.document)
+        body: bytes = baking.bake_png(badge.badge_png(**args), credential.document)
         content_type = "image/png"
     else:
-        body = baking.bake_svg(baking.badge_svg(**args), credential.document).encode("utf-8")
+        body = baking.bake_svg(badge.badge_svg(**args), credential.document).encode("utf-8")
         content_type = "image/svg+xml"
     response = HttpResponse(body, content_type=content_type)
     code = credential.achievement.human_code
@@ -413,10 +413,8 @@ def manage(request: HttpRequest) -> HttpResponse:
 def rerender_certificate(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Render a certificate again (after the provider's name or a learner's name is
     corrected), in the background; the old PDF is replaced when the new one is stored."""
-    from credentials.tasks import render_certificate
-
     credential = get_object_or_404(Credential, public_id=public_id)
-    render_certificate.delay(credential.pk, force=True)
+    services.queue_certificate(credential.pk, force=True)
     messages.success(request, "The certificate is being rendered again.")
     return redirect(f"{reverse('credentials:manage')}?q={credential.public_id}")
 

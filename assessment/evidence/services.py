@@ -203,7 +203,16 @@ def add_evidence(
             content_type=content_type,
             uploaded_by=uploaded_by,
         )
-        evidence.file.save(display_name, fileobj, save=False)
+        # Stored by hand rather than with `evidence.file.save`, to know the name: a disk that
+        # fills up part-way through leaves what was written, which is removed again.
+        field, storage = evidence.file.field, evidence.file.storage
+        key = field.generate_filename(evidence, display_name)
+        try:
+            evidence.file = storage.save(key, fileobj, max_length=field.max_length)
+        except OSError:
+            with contextlib.suppress(OSError):
+                storage.delete(key)
+            raise
     try:
         with transaction.atomic():
             locked = Attempt.objects.select_for_update().get(pk=attempt.pk)
@@ -409,7 +418,11 @@ class PartialUpload:
     def save(self) -> None:
         # Written aside and renamed, so a reader never sees half a sidecar.
         tmp = self.info_path.with_suffix(f".{secrets.token_hex(4)}.tmp")
-        tmp.write_text(json.dumps(asdict(self)))
+        try:
+            tmp.write_text(json.dumps(asdict(self)))
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
         tmp.replace(self.info_path)
 
 
@@ -446,7 +459,11 @@ def start_upload(
     )
     fd = os.open(upload.part_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.close(fd)
-    upload.save()
+    try:
+        upload.save()
+    except OSError:  # a full disk: no upload without its sidecar is left behind
+        upload.part_path.unlink(missing_ok=True)
+        raise
     return upload
 
 
@@ -669,7 +686,16 @@ def _complete(
     # Kept (without data) until purged, so a client whose last response was lost learns from
     # HEAD that the upload is complete instead of sending the file again.
     upload.evidence_id = evidence.pk
-    upload.save()
+    try:
+        upload.save()
+    except OSError:
+        # A disk full to the last byte: the evidence is recorded, so the upload succeeded (an
+        # error would make the learner send it again). The stale sidecar goes, so it does not
+        # count as open; only a client whose answer was lost, asking HEAD, misses the news.
+        logger.warning(
+            "upload %s is evidence %s; its sidecar was not saved", upload.id, evidence.pk
+        )
+        upload.info_path.unlink(missing_ok=True)
     upload.part_path.unlink(missing_ok=True)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import re
 from collections.abc import Callable
 from functools import wraps
@@ -66,6 +67,16 @@ _STATUS = {
     files.TooManyUploads: 429,
     files.ImageTooLarge: 413,
 }
+# A full disk or quota. The bytes already staged stay, so a tus client resumes where it stopped.
+OUT_OF_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+OUT_OF_SPACE_MESSAGE = (
+    "The server is out of space; your upload is kept and can resume once space is freed. "
+    "Try again later."
+)
+# The plain form keeps nothing of the file it could not store; files added before it stay.
+FORM_OUT_OF_SPACE_MESSAGE = (
+    "The server is out of space, so the file was not saved. Try again later."
+)
 
 
 # tus ----------------------------------------------------------------------------------------
@@ -102,6 +113,10 @@ def tus_endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
                 response = _plain(str(exc) or "You may not change this.", 403)
             except ValidationError as exc:
                 response = _plain(" ".join(exc.messages), _STATUS.get(type(exc), 400))
+            except OSError as exc:
+                if exc.errno not in OUT_OF_SPACE:
+                    raise
+                response = _plain(OUT_OF_SPACE_MESSAGE, 507)  # 507 Insufficient Storage
         response["Tus-Resumable"] = TUS_VERSION
         return response
 
@@ -241,7 +256,13 @@ def upload_form(request: HttpRequest, attempt_id: int) -> HttpResponse:
             refusal = files.FileTooLarge(sent, files.max_upload_bytes())
             messages.error(request, refusal.messages[0])
         return _back(request, request.headers.get("Referer"))
-    return _upload_form(request, attempt_id)
+    try:
+        return _upload_form(request, attempt_id)
+    except OSError as exc:  # a full disk, while the form was read or a file stored
+        if exc.errno not in OUT_OF_SPACE:
+            raise
+        messages.error(request, FORM_OUT_OF_SPACE_MESSAGE)
+        return _back(request, request.headers.get("Referer"))
 
 
 def _list(request: HttpRequest, attempt: Attempt, *, error: str = "") -> HttpResponse:

@@ -35,7 +35,8 @@
   function explain(error) {
     var response = error && error.originalResponse;
     var status = response ? response.getStatus() : 0;
-    if (status >= 400 && status < 500 && status !== 409 && status !== 423) {
+    // 507: the server is out of space and keeps what it has; its words say the upload can resume.
+    if ((status >= 400 && status < 500 && status !== 409 && status !== 423) || status === 507) {
       var body = (response.getBody() || "").trim();
       if (body && body.length < 500 && body.charAt(0) !== "<") { return body; }
       if (status === 403) { return "You may not add files here any more (was the attempt submitted?)."; }

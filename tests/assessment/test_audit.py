@@ -391,6 +391,7 @@ def triggers(database: Path) -> list[str]:
         return [name for (name,) in rows]
 
 
+@pytest.mark.own_processes
 def test_it_works_from_the_command_line_and_migrates_both_ways(tmp_path: Path) -> None:
     """As an operator runs it, on a fresh embedded database: exit status 0 then 1, and the
     triggers dropped by migrating backwards and installed again forwards."""

@@ -4,20 +4,25 @@ fallback, the evidence list and removal, and serving files through access_eviden
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import io
+import os
 from pathlib import Path
 from typing import Any
+from unittest.mock import Mock
 
 import pytest
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
 from assessment.evidence import services as files
+from assessment.evidence import views as uploads
 from assessment.models import Attempt, AuditEvent, Evidence
 from tests.assessment.test_evidence import (
     ELF,
@@ -879,3 +884,128 @@ def test_it_limits_the_uploads_one_learner_holds_open(
     assert create(client, attempt.pk, 10).status_code == 429
     assert patch(client, small["Location"], 0, PDF).status_code == 204  # complete: not open
     assert create(client, attempt.pk, 10).status_code == 201
+
+
+# A full disk ---------------------------------------------------------------------------------
+
+
+class DiskFillsUp:
+    """`os.write` as on a disk with `room` bytes left: a short write up to the room, then
+    ENOSPC, as the kernel does (tests/integration/test_faults_disk.py fills a real one)."""
+
+    def __init__(self, room: int, code: int = errno.ENOSPC) -> None:
+        self.room, self.code, self.real = room, code, os.write
+
+    def __call__(self, fd: int, data: Any) -> int:
+        if not self.room:
+            raise OSError(self.code, os.strerror(self.code))
+        written = self.real(fd, bytes(data[: self.room]))
+        self.room -= written
+        return written
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT])
+def test_it_answers_507_on_a_full_disk_and_keeps_what_arrived_to_resume(
+    client_for: Any, learner: Any, attempt: Attempt, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    content = mp4_bytes(3 * 1024 * 1024)
+    client = client_for(learner)
+    url = create(client, attempt.pk, len(content))["Location"]
+    assert patch(client, url, 0, content[:1000]).status_code == 204
+
+    with monkeypatch.context() as disk:
+        disk.setattr(files.os, "write", DiskFillsUp(1024 * 1024 + 5, code))
+        full = patch(client, url, 1000, content[1000:])
+    assert full.status_code == 507
+    assert full.content.decode() == uploads.OUT_OF_SPACE_MESSAGE
+    assert "your upload is kept and can resume once space is freed" in full.content.decode()
+    assert full["Tus-Resumable"] == "1.0.0"
+    assert not Evidence.objects.exists()
+
+    # Space is freed: the client asks where to carry on, and finishes.
+    offset = int(client.head(url, headers=TUS)["Upload-Offset"])
+    assert offset == 1000 + 1024 * 1024 + 5  # every byte written is kept
+    assert patch(client, url, offset, content[offset:]).status_code == 204
+    added = Evidence.objects.get()
+    assert added.sha256 == hashlib.sha256(content).hexdigest()
+    with added.file.open("rb") as stored:
+        assert stored.read() == content
+
+
+def test_it_does_not_hide_other_disk_errors(
+    client_for: Any, learner: Any, attempt: Attempt, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = client_for(learner)
+    url = create(client, attempt.pk, 5000)["Location"]
+    monkeypatch.setattr(files.os, "write", DiskFillsUp(0, errno.EIO))
+    with pytest.raises(OSError, match="Input/output error"):
+        patch(client, url, 0, PDF + b"x" * (5000 - len(PDF)))
+
+
+def test_it_tells_the_plain_form_the_disk_is_full_and_keeps_the_files_before(
+    client_for: Any, learner: Any, attempt: Attempt, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save = FileSystemStorage._save
+    calls: list[str] = []
+
+    def fills_up(self: Any, name: str, content: Any) -> str:
+        calls.append(name)
+        if len(calls) == 1:
+            return save(self, name, content)
+        Path(self.path(name)).parent.mkdir(parents=True, exist_ok=True)
+        Path(self.path(name)).write_bytes(b"the first half")  # what a full disk leaves
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(FileSystemStorage, "_save", fills_up)
+    page = f"/assess/cohorts/{attempt.cohort_id}/tasks/{attempt.task_id}/"
+    response = client_for(learner).post(
+        reverse("assessment:evidence_upload_form", args=[attempt.pk]),
+        {"file": [SimpleUploadedFile("a.pdf", PDF), SimpleUploadedFile("b.pdf", PDF + b"b")]},
+        headers={"Referer": "http://testserver" + page},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "http://testserver" + page
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "Added a.pdf.",
+        "The server is out of space, so the file was not saved. Try again later.",
+    ]
+    kept = Evidence.objects.get()
+    assert kept.original_name == "a.pdf"
+    with kept.file.open("rb") as stored:
+        assert stored.read() == PDF
+    # Nothing of b.pdf stays behind to take space: only a.pdf's file is on disk.
+    on_disk = [p for p in (Path(settings.MEDIA_ROOT) / "evidence").rglob("*") if p.is_file()]
+    assert [p.name for p in on_disk] == [Path(kept.file.name).name]
+    assert not default_storage.exists(calls[1])
+
+
+def test_it_leaves_nothing_behind_when_a_full_disk_refuses_a_new_upload(
+    client_for: Any, learner: Any, attempt: Attempt, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_text = Path.write_text
+
+    def full(self: Path, *args: Any, **kwargs: Any) -> int:
+        write_text(self, "{")  # a page written, then none left
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full)
+    response = create(client_for(learner), attempt.pk, 5000)
+    assert response.status_code == 507
+    assert response.content.decode() == uploads.OUT_OF_SPACE_MESSAGE
+    assert staged_files() == []  # no part without its sidecar, no half-written sidecar
+
+
+def test_it_counts_an_upload_done_when_only_its_sidecar_did_not_fit(
+    client_for: Any, learner: Any, attempt: Attempt, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = client_for(learner)
+    url = create(client, attempt.pk, len(PDF), filename="a.pdf")["Location"]
+    monkeypatch.setattr(
+        files.PartialUpload, "save", Mock(side_effect=OSError(errno.ENOSPC, "No space left"))
+    )
+    done = patch(client, url, 0, PDF)
+    assert done.status_code == 204  # recorded: the learner must not send it again
+    assert done["Upload-Offset"] == str(len(PDF))
+    assert Evidence.objects.get().sha256 == hashlib.sha256(PDF).hexdigest()
+    assert staged_files() == []  # nothing left that counts as an upload in progress
+    assert files.open_uploads(learner) == 0

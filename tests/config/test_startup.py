@@ -13,6 +13,9 @@ import pytest
 
 from tests.helpers import EVENT_WAIT
 
+# Each test starts its own process with its own settings; the suite's database plays no part.
+pytestmark = pytest.mark.own_processes
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PRODUCTION_LIKE = {

@@ -18,8 +18,8 @@ from xml.etree import ElementTree as ET
 import pytest
 from PIL import Image
 
+from credentials.badge import FONTS_DIR, badge_png, badge_svg
 from credentials.baking import (
-    FONTS_DIR,
     OB_NS,
     PNG_KEYWORD,
     PNG_SIGNATURE,
@@ -28,8 +28,6 @@ from credentials.baking import (
     CorruptImage,
     NoBakedCredential,
     NotABadgeImage,
-    badge_png,
-    badge_svg,
     bake_png,
     bake_svg,
     image_kind,

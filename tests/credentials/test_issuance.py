@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from django.db import connection
 
 from assessment import services as assessment_services
 from assessment.marking import services as marking
@@ -26,6 +27,13 @@ from delivery.models import Course
 from delivery.services import enrol_learner
 from tests.credentials.helpers import competent, issued, verify_independently
 from tests.factories import assessable_unit
+
+# Outcome, achievement with its unit, existing credential, issuer profile, status list and its
+# count, a free index, the key, the credential and its audit event (the chain's last hash, the
+# event); the course's units, the learner locked and their outcomes (is a skill set complete?);
+# and the transaction's statements, with a savepoint around the insert (a duplicate is caught).
+# On PostgreSQL the audit chain also takes its advisory lock (assessment/audit.py).
+QUERIES_PER_CREDENTIAL = {"sqlite": 18, "postgresql": 19}
 
 SCHEMA_PATH = (
     Path(__file__).resolve().parents[2]
@@ -87,16 +95,16 @@ def test_it_is_verified_by_digital_bazaars_verifier(
 def test_it_stores_the_bytes_it_signed(
     learner: Any, unit: Any, cohort: Any, assessor: Any, monkeypatch: Any
 ) -> None:
-    from credentials import services
+    from credentials.services import proofs
 
     signed_documents: list[dict[str, Any]] = []
-    sign = services.sign_credential
+    sign = proofs.sign_credential
 
     def spy(*args: Any, **kwargs: Any) -> dict[str, Any]:
         signed_documents.append(sign(*args, **kwargs))
         return signed_documents[-1]
 
-    monkeypatch.setattr(services, "sign_credential", spy)
+    monkeypatch.setattr(proofs, "sign_credential", spy)
     credential = issued(learner, unit, cohort, assessor)
     credential.refresh_from_db()
 
@@ -108,6 +116,27 @@ def test_it_stores_the_bytes_it_signed(
         == json.dumps(signed_documents[0], ensure_ascii=False, separators=(",", ":")).encode()
     )
     assert json.loads(credential.document) == signed_documents[0]
+
+
+def test_issuing_takes_a_pinned_number_of_queries(
+    learner: Any,
+    other_learner: Any,
+    unit: Any,
+    cohort: Any,
+    assessor: Any,
+    django_assert_max_num_queries: Any,
+) -> None:
+    """A unit's next credential (its achievement, the status list and the key exist): each row
+    it needs read once, written in one transaction with its audit event. A query added per
+    credential shows here first."""
+    issued(learner, unit, cohort, assessor)
+    outcome = competent(other_learner, unit, cohort, assessor)
+
+    with django_assert_max_num_queries(QUERIES_PER_CREDENTIAL[connection.vendor]):
+        credential = issue_unit_credential(outcome.pk)
+
+    assert credential is not None
+    assert credential.learner == other_learner
 
 
 def test_it_issues_once_when_run_twice(learner: Any, unit: Any, cohort: Any, assessor: Any) -> None:
@@ -124,8 +153,6 @@ def test_it_issues_once_when_run_twice(learner: Any, unit: Any, cohort: Any, ass
 def test_it_returns_the_existing_credential_when_a_concurrent_worker_won(
     learner: Any, unit: Any, cohort: Any, assessor: Any, monkeypatch: Any
 ) -> None:
-    from credentials import services
-
     outcome = competent(learner, unit, cohort, assessor)
     winner = issue_unit_credential(outcome.pk)
     # The other worker read "no credential yet" before the winner committed.
@@ -134,7 +161,7 @@ def test_it_returns_the_existing_credential_when_a_concurrent_worker_won(
     def stale_filter(*args: Any, **kwargs: Any) -> Any:
         return real_filter(pk=-1) if "outcome" in kwargs else real_filter(*args, **kwargs)
 
-    monkeypatch.setattr(services.Credential.objects, "filter", stale_filter)
+    monkeypatch.setattr(Credential.objects, "filter", stale_filter)
     loser = issue_unit_credential(outcome.pk)
 
     assert loser == winner

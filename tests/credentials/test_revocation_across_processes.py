@@ -17,6 +17,9 @@ import pytest
 from credentials import status
 from tests.servers import ROOT, free_port
 
+# The server and the command run on an embedded database of their own, whatever the suite's is.
+pytestmark = pytest.mark.own_processes
+
 
 @pytest.fixture(scope="module")
 def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], str]]:

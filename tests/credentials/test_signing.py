@@ -448,6 +448,27 @@ def test_it_serves_each_local_context() -> None:
         assert "@context" in remote["document"]
 
 
+def test_it_loads_each_fixed_context_once_not_per_credential(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The contexts never change, so once processed they are reused: signing a credential must
+    not read and process them again (that was most of the cost of issuing one)."""
+    from credentials import jsonld
+
+    loaded: list[str] = []
+
+    def counting_loader(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+        loaded.append(url)
+        return document_loader(url, options)
+
+    monkeypatch.setattr(jsonld, "document_loader", counting_loader)
+    document = {k: v for k, v in load_vector("complete").items() if k != "proof"}
+    first = canonize(document)
+    after_first = len(loaded)
+    assert canonize(document) == first
+    assert len(loaded) == after_first
+
+
 @pytest.mark.parametrize(
     "url",
     [

@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
-from credentials import baking, keys
+from credentials import badge, baking, keys
 from credentials.models import Credential
 from credentials.services import revoke_credential, stored_document
 from credentials.signing import generate_private_key, sign_credential
@@ -189,7 +189,7 @@ def test_a_huge_body_is_refused_with_413(client: Any, db: None) -> None:
 def test_a_baked_png_verifies_and_an_image_without_one_is_reported(
     client: Any, credential: Credential
 ) -> None:
-    baked = baking.bake_png(baking.badge_png("First aid", "HLTAID011"), credential.document)
+    baked = baking.bake_png(badge.badge_png("First aid", "HLTAID011"), credential.document)
     plain = io.BytesIO()
     Image.new("RGB", (8, 8), "white").save(plain, "PNG")
 
@@ -215,7 +215,7 @@ def test_a_baked_png_verifies_and_an_image_without_one_is_reported(
 
 
 def test_a_baked_svg_verifies(client: Any, credential: Credential) -> None:
-    baked = baking.bake_svg(baking.badge_svg("First aid", "HLTAID011"), credential.document)
+    baked = baking.bake_svg(badge.badge_svg("First aid", "HLTAID011"), credential.document)
     response = client.post(
         URL,
         {"file": SimpleUploadedFile("badge.svg", baked.encode(), "image/svg+xml")},
@@ -295,9 +295,9 @@ def test_a_badge_carrying_json_nested_100000_deep_is_refused_cheaply(
     import time
 
     if kind == "png":
-        image = baking.bake_png(baking.badge_png("First aid", "HLTAID011"), DEEP)
+        image = baking.bake_png(badge.badge_png("First aid", "HLTAID011"), DEEP)
     else:
-        image = baking.bake_svg(baking.badge_svg("First aid", "HLTAID011"), DEEP).encode()
+        image = baking.bake_svg(badge.badge_svg("First aid", "HLTAID011"), DEEP).encode()
     started = time.process_time()
 
     as_json = client.post(
@@ -394,7 +394,8 @@ def test_the_verify_answer_and_the_public_page_show_the_same_dates(
     import re
     from datetime import UTC, datetime
 
-    from credentials.services import _dump, _sign
+    from credentials.documents import dump_document as _dump
+    from credentials.services.proofs import sign_as_issuer as _sign
 
     at = datetime(2026, 3, 1, 20, 30, tzinfo=UTC)
     until = datetime(2029, 3, 1, 20, 30, tzinfo=UTC)
