@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import admin
 from django.db import transaction
 
-from assessment.audit import record_event
+from assessment.audit.services import record_event
 from assessment.models import (
     Attempt,
     AuditEvent,
@@ -148,7 +148,7 @@ class LegalHoldAdmin(admin.ModelAdmin):
     def save_model(self, request: Any, obj: LegalHold, form: Any, change: bool) -> None:
         if change:
             return
-        from assessment.retention import place_hold
+        from assessment.evidence.retention import place_hold
 
         placed = place_hold(obj.learner, unit=obj.unit, reason=obj.reason, by=request.user)
         obj.pk = placed.pk
@@ -158,7 +158,7 @@ class LegalHoldAdmin(admin.ModelAdmin):
 
     @admin.action(description="Release the selected holds")
     def release(self, request: Any, queryset: Any) -> None:
-        from assessment.retention import release_hold
+        from assessment.evidence.retention import release_hold
 
         for hold in queryset.filter(released_at__isnull=True):
             release_hold(hold, by=request.user)

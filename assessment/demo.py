@@ -27,18 +27,16 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from PIL import Image
 
-from assessment.evidence import add_evidence
+from assessment.evidence.services import add_evidence
+from assessment.marking.services import ItemJudgement, mark_attempt, record_outcome
 from assessment.models import Attempt, Outcome, Task, ThirdPartyRequest
 from assessment.services import (
-    ItemJudgement,
-    mark_attempt,
-    record_outcome,
     save_answers,
     start_attempt,
     start_observation,
     submit_attempt,
 )
-from assessment.third_party import request_third_party_report
+from assessment.third_party.services import request_third_party_report
 from delivery.models import AuditorGrant, Cohort, Course, Resource, Unit
 from delivery.services import mark_resource_done
 

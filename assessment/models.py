@@ -1,8 +1,9 @@
 """Assessment: tasks and their items mapped to a unit's criteria; learners' attempts, answers and
 evidence; assessors' judgements; unit outcomes; and the append-only audit trail.
 
-State changes happen only in assessment/services.py, each writing its AuditEvent in the same
-transaction.
+State changes happen only in the services of the app and of its rooms (assessment/services.py,
+marking/services.py, evidence/services.py, ...), each writing its AuditEvent in the same
+transaction. Every model of the app stays in this one module, whichever room uses it.
 """
 
 from __future__ import annotations
@@ -362,7 +363,7 @@ class AuditEvent(models.Model):
     """One link of the append-only, hash-chained audit trail.
 
     `hash` = SHA-256 over the previous hash and this event's canonical JSON; the database
-    refuses updates and deletes (triggers in a migration). See assessment/audit.py.
+    refuses updates and deletes (triggers in a migration). See assessment/audit/services.py.
     """
 
     at = models.DateTimeField(default=timezone.now)

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db.models import Q
 
-from assessment.evidence import hint_problem
+from assessment.evidence.services import hint_problem
 from assessment.models import ITEM_KINDS_BY_TASK_KIND, Attempt, Item, Task, item_kind_problem
 from assessment.services import uncovered_criteria
 from delivery.models import Course, EvidenceItem, Module, PerformanceCriterion, Unit

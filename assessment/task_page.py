@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from assessment import services
-from assessment.evidence import active_evidence, evidence_rule
+from assessment.evidence.services import active_evidence, evidence_rule
 from assessment.models import Attempt, Evidence, Item, Outcome, Task
 from assessment.selectors import kept_evidence, outcome_basis, question_numbers
 

@@ -48,7 +48,7 @@ def build(count: int) -> dict[str, Any]:
     from django.db import transaction
     from django.utils import timezone
 
-    from assessment.audit import record_event
+    from assessment.audit.services import record_event
     from assessment.models import Attempt, Evidence, Item, Judgement, Outcome, Task
     from delivery.models import Cohort, Course, CourseUnit, Enrolment, Unit
     from delivery.roles import Role
@@ -170,10 +170,10 @@ def build(count: int) -> dict[str, Any]:
 def export(auditor_id: int) -> dict[str, Any]:
     from django.contrib.auth import get_user_model
 
-    from assessment import exports
     from assessment.models import RecordExport
-    from assessment.record_pdf import render_record_pdf
-    from assessment.records import RecordFilters, load_record, search_records
+    from assessment.records import exports
+    from assessment.records.pdf import render_record_pdf
+    from assessment.records.selectors import RecordFilters, load_record, search_records
 
     auditor = get_user_model().objects.get(pk=auditor_id)
     # As a worker would be after its first job: modules imported, fonts and stylesheet loaded.

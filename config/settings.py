@@ -104,7 +104,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Auditors: every page and file they open is audited; a read-only auditor changes nothing.
-    "assessment.middleware.AuditorMiddleware",
+    "assessment.records.middleware.AuditorMiddleware",
     # A lost database connection: 503 "nothing was saved, try again", not a server error.
     "delivery.middleware.DatabaseUnavailableMiddleware",
     # Last, as django-axes asks: it turns a lockout raised by the backend into its page.

@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from assessment.audit import record_event
+from assessment.audit.services import record_event
 from assessment.models import Outcome
 from credentials.models import Credential
 from credentials.openbadges import add_months

@@ -66,11 +66,12 @@ from django.urls.resolvers import RegexPattern
 from django.utils import timezone
 
 from assessment import services as assessment_services
-from assessment.evidence import add_evidence, start_upload
-from assessment.exports import build_record_export, start_record_export
+from assessment.evidence.services import add_evidence, start_upload
+from assessment.marking import services as marking
 from assessment.models import Item, OutcomeDocument, Task
-from assessment.records import RecordFilters
-from assessment.third_party import request_third_party_report
+from assessment.records.exports import build_record_export, start_record_export
+from assessment.records.selectors import RecordFilters
+from assessment.third_party.services import request_third_party_report
 from credentials.models import ExpiryReminder
 from credentials.services import ensure_certificate, issue_unit_credential
 from delivery.models import Announcement, AuditorGrant, Resource
@@ -606,7 +607,7 @@ def _side(name: str) -> Side:
     assert token is not None, link
 
     rpl_unit = cohort.course.course_units.order_by("position")[0].unit
-    assessment_services.record_outcome(
+    marking.record_outcome(
         learner,
         rpl_unit,
         cohort,
@@ -716,8 +717,8 @@ def world(
     # Who gets a PDF is the question here, not what is in it (tests/assessment/test_record_pdf.py
     # and tests/credentials/test_certificate.py): a stand-in saves seconds per PDF.
     stand_ins = pytest.MonkeyPatch()
-    stand_ins.setattr("assessment.record_pdf.render_record_pdf", _stand_in_pdf)
-    stand_ins.setattr("assessment.exports.render_record_pdf", _stand_in_pdf)
+    stand_ins.setattr("assessment.records.pdf.render_record_pdf", _stand_in_pdf)
+    stand_ins.setattr("assessment.records.exports.render_record_pdf", _stand_in_pdf)
     stand_ins.setattr("credentials.certificate.render_certificate_pdf", _stand_in_pdf)
     with django_db_blocker.unblock():
         outer = transaction.atomic()

@@ -39,7 +39,7 @@ KNOWN_CIRCLES: dict[str, set[frozenset[str]]] = {
     # services.post_announcement -> tasks.email_announcement -> services.send_announcement_emails
     "delivery": {frozenset({"delivery.services", "delivery.tasks"})},
     # exports.enqueue (in a function) -> tasks.build_record_export -> exports (in the task)
-    "assessment": {frozenset({"assessment.exports", "assessment.tasks"})},
+    "assessment": {frozenset({"assessment.records.exports", "assessment.tasks"})},
     "credentials": set(),
     "live": set(),
 }

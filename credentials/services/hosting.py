@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from django.db import transaction
 from django.utils import timezone
 
-from assessment.audit import record_event
+from assessment.audit.services import record_event
 from credentials import keys
 from credentials.documents import dump_document, stored_document
 from credentials.models import Credential, StatusList

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from assessment.audit import record_event
+from assessment.audit.services import record_event
 from assessment.models import Outcome
 from credentials import keys, status
 from credentials.documents import credential_url, dump_document, status_list_url

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from assessment.audit import record_event
+from assessment.audit.services import record_event
 from credentials import status
 from credentials.models import Credential, StatusList
 from credentials.openbadges import clean_text

@@ -37,7 +37,8 @@ def assess(
     from django.core.files.base import ContentFile
 
     from assessment import services
-    from assessment.evidence import add_evidence
+    from assessment.evidence.services import add_evidence
+    from assessment.marking import services as marking
 
     task, unit = made["task"], made["unit"]
     attempt = services.start_attempt(learner, task, cohort)
@@ -54,18 +55,18 @@ def assess(
         ]
     services.submit_attempt(attempt, learner=learner, declared=True)
     attempt.refresh_from_db()
-    services.mark_attempt(
+    marking.mark_attempt(
         attempt,
         assessor=assessor,
         judgements=[
-            services.ItemJudgement("q1", "S", "Clear."),
-            services.ItemJudgement("q2", "S", ""),
+            marking.ItemJudgement("q1", "S", "Clear."),
+            marking.ItemJudgement("q2", "S", ""),
         ],
         feedback="Well done.",
         declared=True,
         version=attempt.version,
     )
-    outcome = services.record_outcome(learner, unit, cohort, code="20", recorded_by=assessor)
+    outcome = marking.record_outcome(learner, unit, cohort, code="20", recorded_by=assessor)
     return {
         "attempt": attempt,
         "evidence": evidence,

@@ -11,7 +11,8 @@ import time_machine
 from django.core.exceptions import ValidationError
 
 from assessment import services
-from assessment.audit import verify_chain
+from assessment.audit.services import verify_chain
+from assessment.marking import services as marking
 from assessment.models import Attempt, AuditEvent, Item, Outcome, ResubmissionPolicy
 from assessment.signals import unit_outcome_recorded
 from delivery.models import Enrolment
@@ -31,11 +32,11 @@ def submitted(learner: Any, written: dict[str, Any], cohort: Any) -> Attempt:
 
 
 def judge(attempt: Attempt, assessor: Any, results: dict[str, str], **kwargs: Any) -> Attempt:
-    return services.mark_attempt(
+    return marking.mark_attempt(
         attempt,
         assessor=assessor,
         judgements=[
-            services.ItemJudgement(k, r, "" if r == "S" else "Say more about this.")
+            marking.ItemJudgement(k, r, "" if r == "S" else "Say more about this.")
             for k, r in results.items()
         ],
         feedback=kwargs.pop("feedback", "Thanks."),
@@ -144,9 +145,9 @@ def test_marking_needs_every_item_a_comment_on_ns_and_the_declaration(
     with pytest.raises(ValidationError, match=r"Judge every item: item 2 not judged yet\."):
         judge(attempt, assessor, {"q1": "S"})
     with pytest.raises(ValidationError, match=r"Not Satisfactory item: item 2\."):
-        services.mark_attempt(
+        marking.mark_attempt(
             attempt, assessor=assessor, judgements=[
-                services.ItemJudgement("q1", "S"), services.ItemJudgement("q2", "NS")
+                marking.ItemJudgement("q1", "S"), marking.ItemJudgement("q2", "NS")
             ], feedback="", declared=True, version=attempt.version,
         )  # fmt: skip
     with pytest.raises(ValidationError, match="assessor declaration"):
@@ -162,7 +163,7 @@ def test_a_second_assessor_saving_stale_marking_is_told_and_overwrites_nothing(
     attempt = submitted(learner, written, cohort)
     opened_at = attempt.version
     judge(attempt, assessor, {"q1": "S", "q2": "S"}, version=opened_at)
-    with pytest.raises(services.StaleMarking, match="Asha Patel marked this attempt"):
+    with pytest.raises(marking.StaleMarking, match="Asha Patel marked this attempt"):
         judge(attempt, other_assessor, {"q1": "NS", "q2": "NS"}, version=opened_at)
     attempt.refresh_from_db()
     assert attempt.result == "S"
@@ -218,7 +219,7 @@ def test_competent_needs_every_task_satisfactory_and_is_announced_after_commit(
     unit = written["unit"]
     attempt = submitted(learner, written, cohort)
     with pytest.raises(ValidationError, match="0 of 1 are"):
-        services.record_outcome(learner, unit, cohort, code="20", recorded_by=assessor)
+        marking.record_outcome(learner, unit, cohort, code="20", recorded_by=assessor)
     judge(attempt, assessor, {"q1": "S", "q2": "S"})
     heard: list[int] = []
 
@@ -228,9 +229,7 @@ def test_competent_needs_every_task_satisfactory_and_is_announced_after_commit(
     unit_outcome_recorded.connect(listener)
     try:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            outcome = services.record_outcome(
-                learner, unit, cohort, code="20", recorded_by=assessor
-            )
+            outcome = marking.record_outcome(learner, unit, cohort, code="20", recorded_by=assessor)
         assert heard == []  # not before the commit
         for callback in callbacks:
             callback()
@@ -244,12 +243,12 @@ def test_an_outcome_is_corrected_by_a_new_one_that_supersedes_it(
     learner: Any, assessor: Any, cohort: Any, written: Any
 ) -> None:
     judge(submitted(learner, written, cohort), assessor, {"q1": "S", "q2": "S"})
-    first = services.record_outcome(
+    first = marking.record_outcome(
         learner, written["unit"], cohort, code="20", recorded_by=assessor
     )
     with pytest.raises(ValidationError, match="already recorded as Competent"):
-        services.record_outcome(learner, written["unit"], cohort, code="20", recorded_by=assessor)
-    second = services.record_outcome(
+        marking.record_outcome(learner, written["unit"], cohort, code="20", recorded_by=assessor)
+    second = marking.record_outcome(
         learner, written["unit"], cohort, code="30", recorded_by=assessor,
         justification="Evidence found to be copied.",
     )  # fmt: skip
@@ -262,13 +261,13 @@ def test_rpl_needs_a_justification_and_a_document(
 ) -> None:
     justification = "Ten years as an infection control nurse; statement of service attached."
     with pytest.raises(ValidationError, match="justification and attach the evidence"):
-        services.record_outcome(learner, written["unit"], cohort, code="51", recorded_by=assessor)
+        marking.record_outcome(learner, written["unit"], cohort, code="51", recorded_by=assessor)
     with pytest.raises(ValidationError, match="justification and attach the evidence"):
-        services.record_outcome(
+        marking.record_outcome(
             learner, written["unit"], cohort, code="51", recorded_by=assessor,
             justification=justification,
         )  # fmt: skip
-    outcome = services.record_outcome(
+    outcome = marking.record_outcome(
         learner, written["unit"], cohort, code="51", recorded_by=assessor,
         justification=justification,
         documents=[("service.pdf", io.BytesIO(b"%PDF-1.4\n%%EOF\n"))],
@@ -282,9 +281,9 @@ def test_nyc_follows_attempts_running_out(
 ) -> None:
     ResubmissionPolicy.objects.create(cohort=cohort, max_attempts=1)
     with pytest.raises(ValidationError, match="attempts have run out"):
-        services.record_outcome(learner, written["unit"], cohort, code="30", recorded_by=assessor)
+        marking.record_outcome(learner, written["unit"], cohort, code="30", recorded_by=assessor)
     judge(submitted(learner, written, cohort), assessor, {"q1": "NS", "q2": "S"})
-    outcome = services.record_outcome(
+    outcome = marking.record_outcome(
         learner, written["unit"], cohort, code="30", recorded_by=assessor
     )
     assert not outcome.competent
@@ -299,7 +298,7 @@ def test_the_whole_flow_leaves_an_unbroken_audit_trail(
     services.save_answers(second, learner=learner, answers={"q2": "Better"})
     services.submit_attempt(second, learner=learner, declared=True)
     judge(second, assessor, {"q1": "S", "q2": "S"})
-    services.record_outcome(learner, written["unit"], cohort, code="20", recorded_by=assessor)
+    marking.record_outcome(learner, written["unit"], cohort, code="20", recorded_by=assessor)
     actions = list(AuditEvent.objects.values_list("action", flat=True))
     assert actions.count("attempt.submitted") == 2
     assert actions[-1] == "outcome.recorded"

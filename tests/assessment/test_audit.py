@@ -27,7 +27,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 
-from assessment.audit import (
+from assessment.audit.services import (
     GENESIS,
     ChainCheck,
     canonical_json,

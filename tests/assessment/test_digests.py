@@ -8,7 +8,7 @@ from django.core import mail
 from django.utils import timezone
 
 from assessment import services
-from assessment.digests import send_marking_digests
+from assessment.marking.digests import send_marking_digests
 from assessment.tasks import send_marking_digests as digest_task
 
 

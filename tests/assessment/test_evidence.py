@@ -1,5 +1,5 @@
-"""assessment/evidence.py: sniffing, names, storing with SHA-256, withdrawal, photo previews and
-the staging area of resumable uploads."""
+"""assessment/evidence/services.py: sniffing, names, storing with SHA-256, withdrawal, photo
+previews and the staging area of resumable uploads."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from django.core.files.storage import default_storage
 from django.http import Http404
 from PIL import ExifTags, Image
 
-from assessment import evidence as files
-from assessment.audit import verify_chain
+from assessment.audit.services import verify_chain
+from assessment.evidence import services as files
 from assessment.models import Attempt, AuditEvent, Evidence, Item, Task
 
 # Sample content -------------------------------------------------------------------------------

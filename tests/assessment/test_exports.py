@@ -17,10 +17,10 @@ import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from assessment import exports
-from assessment.evidence import add_evidence
+from assessment.evidence.services import add_evidence
 from assessment.models import AuditEvent, AuditorGrant, RecordExport
-from assessment.records import RecordFilters
+from assessment.records import exports
+from assessment.records.selectors import RecordFilters
 from delivery.roles import Role
 from delivery.services import enrol_learner
 from tests.assessment.conftest import PDF, assess

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 
 from assessment import services
+from assessment.marking import services as marking
 from assessment.models import Attempt, Evidence
 from delivery.roles import Role
 from tests.factories import UserFactory
@@ -213,10 +214,10 @@ def test_its_query_count_does_not_grow_with_items_judgements_or_evidence(
 
     small, large = submitted(2), submitted(40)
     keys = [item.key for item in large.task.items.all()]
-    services.mark_attempt(
+    marking.mark_attempt(
         large,
         assessor=assessor,
-        judgements=[services.ItemJudgement(key, "NS", "Say more.") for key in keys],
+        judgements=[marking.ItemJudgement(key, "NS", "Say more.") for key in keys],
         feedback="Again please.",
         declared=True,
         version=large.version,
@@ -341,7 +342,7 @@ def test_marking_again_after_competent_goes_back_to_the_queue(
 ) -> None:
     client = client_for(assessor)
     post_marking(client, attempt, {"q1": "S", "q2": "S"})
-    services.record_outcome(learner, attempt.task.unit, cohort, code="20", recorded_by=assessor)
+    marking.record_outcome(learner, attempt.task.unit, cohort, code="20", recorded_by=assessor)
     attempt.refresh_from_db()
     assert post_marking(client, attempt, {"q1": "S", "q2": "S"})["Location"] == "/assess/queue/"
 

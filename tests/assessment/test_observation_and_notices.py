@@ -8,6 +8,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 
 from assessment import services
+from assessment.marking import services as marking
 from assessment.models import Attempt, AuditEvent
 from delivery.services import enrol_learner
 from tests.factories import assessable_unit
@@ -40,8 +41,8 @@ def test_an_observation_needs_its_date_and_place(assessor: Any, learner: Any, co
     made = assessable_unit(course=cohort.course, items=1, kind="observation")
     attempt = services.start_observation(assessor, learner, made["task"], cohort)
     with pytest.raises(ValidationError, match="date and place of the observation"):
-        services.mark_attempt(
-            attempt, assessor=assessor, judgements=[services.ItemJudgement("q1", "S")],
+        marking.mark_attempt(
+            attempt, assessor=assessor, judgements=[marking.ItemJudgement("q1", "S")],
             feedback="", declared=True, version=attempt.version,
         )  # fmt: skip
     attempt.refresh_from_db()
@@ -71,10 +72,10 @@ def test_the_learner_is_emailed_the_feedback_after_commit(
     services.save_answers(draft, learner=learner, answers={"q1": "a", "q2": "b"})
     attempt = services.submit_attempt(draft, learner=learner, declared=True)
     with django_capture_on_commit_callbacks(execute=True):
-        services.mark_attempt(
+        marking.mark_attempt(
             attempt, assessor=assessor, judgements=[
-                services.ItemJudgement("q1", "S"),
-                services.ItemJudgement("q2", "NS", "Name all five moments."),
+                marking.ItemJudgement("q1", "S"),
+                marking.ItemJudgement("q2", "NS", "Name all five moments."),
             ], feedback="Nearly there.", declared=True, version=attempt.version,
         )  # fmt: skip
     assert len(mail.outbox) == 1

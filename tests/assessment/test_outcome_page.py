@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from assessment import services
+from assessment.marking import services as marking
 from assessment.models import Outcome
 
 
@@ -14,9 +15,9 @@ def satisfactory(learner: Any, assessor: Any, cohort: Any, written: dict[str, An
     draft = services.start_attempt(learner, written["task"], cohort)
     services.save_answers(draft, learner=learner, answers={"q1": "a", "q2": "b"})
     attempt = services.submit_attempt(draft, learner=learner, declared=True)
-    services.mark_attempt(
+    marking.mark_attempt(
         attempt, assessor=assessor, judgements=[
-            services.ItemJudgement("q1", "S"), services.ItemJudgement("q2", "S")
+            marking.ItemJudgement("q1", "S"), marking.ItemJudgement("q2", "S")
         ], feedback="", declared=True, version=attempt.version,
     )  # fmt: skip
     return written["unit"]
@@ -188,7 +189,7 @@ def test_after_competent_the_page_confirms_the_credential_with_a_link(
 def test_a_competent_outcome_whose_credential_is_not_issued_yet_says_so(
     client_for: Any, assessor: Any, learner: Any, cohort: Any, satisfactory: Any
 ) -> None:
-    services.record_outcome(learner, satisfactory, cohort, code="20", recorded_by=assessor)
+    marking.record_outcome(learner, satisfactory, cohort, code="20", recorded_by=assessor)
     html = client_for(assessor).get(url(cohort, learner, satisfactory)).content.decode()
     assert "No credential has been issued for this unit." in html
     assert "issued in the background within moments" in html

@@ -6,6 +6,7 @@ import pytest
 import time_machine
 
 from assessment import services
+from assessment.marking import services as marking
 from assessment.models import Attempt
 from delivery.roles import Role
 from delivery.services import enrol_learner
@@ -151,10 +152,10 @@ def test_a_marked_attempt_leaves_the_queue_on_the_next_visit(
     client = client_for(assessor)
     assert b"1 attempt waiting" in client.get(URL).content
     attempt = waiting["old"]
-    services.mark_attempt(
+    marking.mark_attempt(
         attempt,
         assessor=assessor,
-        judgements=[services.ItemJudgement(i.key, "S", "") for i in attempt.task.items.all()],
+        judgements=[marking.ItemJudgement(i.key, "S", "") for i in attempt.task.items.all()],
         feedback="Well done.",
         declared=True,
         version=attempt.version,
@@ -196,7 +197,7 @@ def test_the_counts_name_each_cohort_unit_and_task_with_its_waiting_attempts(
 ) -> None:
     """Counted per cohort and task, then named: every filter choice carries its number, only
     submitted attempts count, and the assessor's counts stay within their cohorts."""
-    from assessment.selectors import queue_counts, queue_scope
+    from assessment.marking.selectors import queue_counts, queue_scope
 
     mine = waiting["mine"]
     second = assessable_unit(course=cohort.course)

@@ -14,9 +14,9 @@ import pytest
 from pypdf import PdfReader
 
 from assessment.models import Attempt
-from assessment.pdf import FONTS_DIR, STATIC_DIR, AssetsURLFetcher, URLRefused
-from assessment.record_pdf import ATTACHMENT_NAME, record_json, render_record_pdf
-from assessment.records import load_record
+from assessment.records.pdf import ATTACHMENT_NAME, record_json, render_record_pdf
+from assessment.records.pdf_assets import FONTS_DIR, STATIC_DIR, AssetsURLFetcher, URLRefused
+from assessment.records.selectors import load_record
 from delivery.records import RecordKey
 from tests.assessment.test_records import grant, record_url
 

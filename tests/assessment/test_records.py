@@ -467,8 +467,8 @@ def test_the_record_pdf_shows_questions_and_chosen_options_in_words(
 
     from pypdf import PdfReader
 
-    from assessment.record_pdf import record_json, render_record_pdf
-    from assessment.records import load_record
+    from assessment.records.pdf import record_json, render_record_pdf
+    from assessment.records.selectors import load_record
     from delivery.records import RecordKey
 
     key = RecordKey(quizzed["learner"].pk, quizzed["cohort"].pk, quizzed["unit"].pk)
@@ -550,7 +550,7 @@ def test_an_activity_starts_when_the_learner_could_begin_and_never_after_its_end
 ) -> None:
     import datetime as dt
 
-    from assessment.records import activity_start
+    from assessment.records.selectors import activity_start
 
     day = dt.date.fromisoformat
     assert activity_start(

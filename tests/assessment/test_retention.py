@@ -13,9 +13,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from assessment.audit import verify_chain
+from assessment.audit.services import verify_chain
+from assessment.evidence.retention import Policy, place_hold, purgeable, release_hold
 from assessment.models import AuditEvent, AuditorGrant, Evidence, LegalHold, Outcome
-from assessment.retention import Policy, place_hold, purgeable, release_hold
 
 
 def age(outcome: Outcome, months: int) -> None:

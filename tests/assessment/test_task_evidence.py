@@ -15,7 +15,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from assessment import evidence as files
+from assessment.evidence import services as files
 from assessment.models import Attempt, AuditEvent, Evidence, Item, Task
 from assessment.services import save_answers, start_attempt
 from delivery.models import Course, Resource
@@ -374,6 +374,7 @@ def test_a_resubmission_keeps_question_8s_satisfactory_video_and_submits_without
     client_for: Any, learner: Any, assessor: Any, written: dict[str, Any]
 ) -> None:
     from assessment import services
+    from assessment.marking import services as marking
 
     attempt = written["attempt"]
     data = answer_all(written, learner)
@@ -383,13 +384,13 @@ def test_a_resubmission_keeps_question_8s_satisfactory_video_and_submits_without
     )  # fmt: skip
     services.submit_attempt(attempt, learner=learner, declared=True)
     attempt.refresh_from_db()
-    services.mark_attempt(
+    marking.mark_attempt(
         attempt,
         assessor=assessor,
         judgements=[
-            services.ItemJudgement(item.key, "NS", "Name every link.")
+            marking.ItemJudgement(item.key, "NS", "Name every link.")
             if item.key == "chain"
-            else services.ItemJudgement(item.key, "S", "")
+            else marking.ItemJudgement(item.key, "S", "")
             for item in written["task"].items.all()
         ],
         feedback="Name every link.",
@@ -567,14 +568,14 @@ def test_an_item_whose_key_is_all_digits_gets_its_own_file(
 
 
 def _mark(attempt: Attempt, assessor: Any, not_satisfactory: str) -> None:
-    from assessment import services
+    from assessment.marking import services as marking
 
     attempt.refresh_from_db()
-    services.mark_attempt(
+    marking.mark_attempt(
         attempt,
         assessor=assessor,
         judgements=[
-            services.ItemJudgement(
+            marking.ItemJudgement(
                 item.key,
                 *(("NS", "Name every link.") if item.key == not_satisfactory else ("S", "")),
             )
@@ -619,7 +620,7 @@ def test_a_file_kept_twice_still_shows_on_the_third_attempt_and_where_it_is_mark
     item = marking[marking.index('id="item-handwash-video"') :]
     assert "handwash.mp4" in item[: item.index("</fieldset>")]
     # The record says where a kept answer is from: its files are listed under that attempt.
-    from assessment.records import load_record
+    from assessment.records.selectors import load_record
     from delivery.records import RecordKey
 
     record = load_record(RecordKey(learner.pk, written["cohort"].pk, written["task"].unit_id))

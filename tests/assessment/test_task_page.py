@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from assessment import services
+from assessment.marking import services as marking
 from assessment.models import Attempt
 
 
@@ -147,12 +148,12 @@ def test_marked_attempts_name_questions_by_number_never_by_key(
     services.save_answers(attempt, learner=learner, answers={"q1": "One", "q2": "Two"})
     services.submit_attempt(attempt, learner=learner, declared=True)
     attempt.refresh_from_db()
-    services.mark_attempt(
+    marking.mark_attempt(
         attempt,
         assessor=assessor,
         judgements=[
-            services.ItemJudgement("q1", "S", ""),
-            services.ItemJudgement("q2", "NS", "Name all five moments."),
+            marking.ItemJudgement("q1", "S", ""),
+            marking.ItemJudgement("q2", "NS", "Name all five moments."),
         ],
         feedback="Nearly there.",
         declared=True,

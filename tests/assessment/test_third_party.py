@@ -14,9 +14,11 @@ from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.test import Client
 
-from assessment import services, third_party
-from assessment.audit import verify_chain
+from assessment import services
+from assessment.audit.services import verify_chain
+from assessment.marking import services as marking
 from assessment.models import Answer, Attempt, AuditEvent, Item, ThirdPartyRequest
+from assessment.third_party import services as third_party
 from delivery.models import Enrolment
 from delivery.services import enrol_learner
 from tests.factories import assessable_unit
@@ -113,13 +115,13 @@ def test_it_runs_the_whole_flow(
         assert text in html
     assert "directly observed Lena Nguyen" in html
 
-    marking = client_for(assessor)
-    assert b"0 attempts waiting" in marking.get("/assess/queue/").content
+    staff = client_for(assessor)
+    assert b"0 attempts waiting" in staff.get("/assess/queue/").content
     done = supervisor.post(link, COMPLETE)
     assert done.status_code == 200
     assert b"Thank you" in done.content
     # The assessor's queue, seen before, shows the report on the next visit.
-    assert f"/assess/attempts/{attempt.pk}/mark/" in marking.get("/assess/queue/").content.decode()
+    assert f"/assess/attempts/{attempt.pk}/mark/" in staff.get("/assess/queue/").content.decode()
     attempt.refresh_from_db()
     request.refresh_from_db()
     assert attempt.status == Attempt.Status.SUBMITTED
@@ -149,10 +151,10 @@ def test_it_runs_the_whole_flow(
     actions = list(AuditEvent.objects.values_list("action", flat=True))
     assert actions == ["attempt.started", "third_party.requested", "third_party.completed"]
 
-    marked = services.mark_attempt(
+    marked = marking.mark_attempt(
         attempt, assessor=assessor, judgements=[
-            services.ItemJudgement("q1", "S"),
-            services.ItemJudgement("q2", "NS", "Your supervisor has not seen it yet."),
+            marking.ItemJudgement("q1", "S"),
+            marking.ItemJudgement("q2", "NS", "Your supervisor has not seen it yet."),
         ], feedback="Ask again once you have done it on the ward.", declared=True,
         version=attempt.version,
     )  # fmt: skip
@@ -170,9 +172,9 @@ def test_it_asks_again_after_not_satisfactory_for_the_items_still_needed(
     first = send(learner, report["task"], cohort)
     Client().post(first, COMPLETE)
     attempt = Attempt.objects.get()
-    services.mark_attempt(
+    marking.mark_attempt(
         attempt, assessor=assessor, judgements=[
-            services.ItemJudgement("q1", "S"), services.ItemJudgement("q2", "NS", "Not seen."),
+            marking.ItemJudgement("q1", "S"), marking.ItemJudgement("q2", "NS", "Not seen."),
         ], feedback="", declared=True, version=attempt.version,
     )  # fmt: skip
     second = send(learner, report["task"], cohort)

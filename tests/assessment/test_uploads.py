@@ -1,5 +1,5 @@
-"""The evidence endpoints (assessment/uploads.py): the tus 1.0 server, the multipart fallback,
-the evidence list and removal, and serving files through access_evidence."""
+"""The evidence endpoints (assessment/evidence/views.py): the tus 1.0 server, the multipart
+fallback, the evidence list and removal, and serving files through access_evidence."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from assessment import evidence as files
-from assessment import uploads
+from assessment.evidence import services as files
+from assessment.evidence import views as uploads
 from assessment.models import Attempt, AuditEvent, Evidence
 from tests.assessment.test_evidence import (
     ELF,

@@ -1,5 +1,5 @@
-"""Viewing copies of phone videos without where they were recorded (assessment/video.py, and
-how assessment/evidence.py stores and serves them)."""
+"""Viewing copies of phone videos without where they were recorded
+(assessment/evidence/video.py, and how assessment/evidence/services.py stores and serves them)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from assessment import evidence as files
-from assessment import video
+from assessment.evidence import services as files
+from assessment.evidence import video
 from assessment.models import Attempt
 from tests.assessment.test_evidence import make_attempt
 

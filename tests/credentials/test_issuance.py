@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from django.db import connection
 
 from assessment import services as assessment_services
+from assessment.marking import services as marking
 from assessment.models import AuditEvent, Outcome
 from credentials import keys
 from credentials.models import Achievement, Credential, SigningKey
@@ -295,17 +296,17 @@ def test_it_issues_after_record_outcome_commits(
     attempt = assessment_services.start_attempt(learner, written["task"], cohort)
     assessment_services.save_answers(attempt, learner=learner, answers={"q1": "My answer"})
     assessment_services.submit_attempt(attempt, learner=learner, declared=True)
-    assessment_services.mark_attempt(
+    marking.mark_attempt(
         attempt,
         assessor=assessor,
-        judgements=[assessment_services.ItemJudgement("q1", "S", "")],
+        judgements=[marking.ItemJudgement("q1", "S", "")],
         feedback="Well done.",
         declared=True,
         version=attempt.version,
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = assessment_services.record_outcome(
+        outcome = marking.record_outcome(
             learner, written["unit"], cohort, code="20", recorded_by=assessor
         )
 
@@ -333,7 +334,7 @@ def test_the_receiver_enqueues_the_task_after_record_outcome(
     written = assessable_unit(course=cohort.course, items=1)
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        outcome = assessment_services.record_outcome(
+        outcome = marking.record_outcome(
             learner, written["unit"], cohort, code="30", recorded_by=assessor,
             justification="Did not attend the practical.",
         )  # fmt: skip

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from assessment.audit import verify_chain
+from assessment.audit.services import verify_chain
 from assessment.models import AuditEvent
 from credentials import keys, status
 from credentials.models import Credential, StatusList

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from assessment.audit import verify_chain
+from assessment.audit.services import verify_chain
 from assessment.models import Attempt, Evidence, Outcome
 from delivery.roles import Role
 from delivery.services import enrol_learner

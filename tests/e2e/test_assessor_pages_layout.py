@@ -98,7 +98,7 @@ def test_marking_and_the_evidence_page_pass_axe(
     from django.core.files.base import ContentFile
 
     from assessment import services
-    from assessment.evidence import add_evidence
+    from assessment.evidence.services import add_evidence
     from delivery.services import enrol_learner
     from tests.assessment.conftest import png_bytes
 

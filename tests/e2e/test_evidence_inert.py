@@ -1,6 +1,6 @@
-"""Evidence is served sandboxed (assessment/uploads.py: EVIDENCE_POLICY), and the marking page
-still shows it in a real Chromium: a PDF carrying JavaScript renders in its frame through the
-browser's PDF viewer, and a photo shows its viewing copy.
+"""Evidence is served sandboxed (assessment/evidence/views.py: EVIDENCE_POLICY), and the marking
+page still shows it in a real Chromium: a PDF carrying JavaScript renders in its frame through
+the browser's PDF viewer, and a photo shows its viewing copy.
 
 What the sandbox does not stop: Chromium's PDF engine (PDFium) runs a PDF's own JavaScript in
 its own isolated engine, outside our origin's documents (no DOM, cookies or requests as us), and
@@ -19,7 +19,7 @@ from django.core.files.base import ContentFile
 from playwright.sync_api import expect
 
 from assessment import services
-from assessment.evidence import add_evidence
+from assessment.evidence.services import add_evidence
 from assessment.models import Evidence
 from delivery.roles import Role
 from delivery.services import enrol_learner

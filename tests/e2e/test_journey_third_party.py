@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from assessment import third_party
 from assessment.demo import SUPERVISOR_EMAIL
 from assessment.models import Attempt, ThirdPartyRequest
+from assessment.third_party import services as third_party
 from tests.e2e.conftest import sized
 from tests.servers import Process
 

@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from assessment.audit import verify_chain
+from assessment.audit.services import verify_chain
 from assessment.models import Attempt, Evidence, Outcome
 from delivery.roles import Role
 from delivery.services import enrol_learner

@@ -13,7 +13,7 @@ import pytest
 from django.apps import apps
 from django.db import IntegrityError, connection, connections, transaction
 
-from assessment.audit import ChainCheck, record_event, verify_chain
+from assessment.audit.services import ChainCheck, record_event, verify_chain
 from assessment.models import AuditEvent
 from tests.factories import UnitFactory, UserFactory
 from tests.helpers import EVENT_WAIT

@@ -1,5 +1,5 @@
 """`manage.py purge_evidence [--confirm]`: list, or purge, the evidence the retention policy
-no longer requires (see assessment/retention.py)."""
+no longer requires (see assessment/evidence/retention.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.template.defaultfilters import filesizeformat
 
-from assessment.retention import Policy, iter_purgeable, purge
+from assessment.evidence.retention import Policy, iter_purgeable, purge
 
 
 class Command(BaseCommand):

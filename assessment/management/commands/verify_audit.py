@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from assessment.audit import verify_chain
+from assessment.audit.services import verify_chain
 from assessment.models import AuditEvent
 
 

@@ -5,7 +5,7 @@ as `record.json` and the PDF carries it, byte for byte, as an embedded file. `re
 renders templates/assessment/records/record_pdf.html (which includes the page's own
 `_record.html`, without links) with WeasyPrint: running header and "Page N of M" footer, image
 thumbnails as data: URIs, a manifest of the evidence files with their SHA-256, and the JSON
-attached. It fetches through `assessment.pdf.AssetsURLFetcher`: our bundled fonts and the data:
+attached. It fetches through `pdf_assets.AssetsURLFetcher`: our bundled fonts and the data:
 URIs made here, nothing else.
 """
 
@@ -25,11 +25,11 @@ from django.utils import timezone
 from weasyprint import CSS, HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
 
-from assessment.pdf import FONTS_DIR, AssetsURLFetcher
-from assessment.records import Record
+from assessment.records.pdf_assets import FONTS_DIR, AssetsURLFetcher
+from assessment.records.selectors import Record
 
 TEMPLATE = "assessment/records/record_pdf.html"
-STYLESHEET = Path(__file__).resolve().parent.parent / "templates/assessment/records/record_pdf.css"
+STYLESHEET = Path(__file__).resolve().parents[2] / "templates/assessment/records/record_pdf.css"
 ATTACHMENT_NAME = "record.json"
 JSON_MEDIA_TYPE = "application/json"
 SCHEMA = "https://flipside.example/schemas/assessment-record/1"

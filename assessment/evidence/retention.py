@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from assessment.audit import record_event
+from assessment.audit.services import record_event
 from assessment.models import Evidence, LegalHold, Outcome
 
 

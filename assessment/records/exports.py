@@ -47,11 +47,17 @@ from django.db.models import F, Q
 from django.http import Http404
 from django.utils import timezone
 
-from assessment.access import record_scope
-from assessment.audit import record_event
+from assessment.audit.services import record_event
 from assessment.models import Evidence, RecordExport
-from assessment.record_pdf import event_json, json_bytes, record_json, render_record_pdf
-from assessment.records import Record, RecordFilters, load_records, row_key, search_records
+from assessment.records.access import record_scope
+from assessment.records.pdf import event_json, json_bytes, record_json, render_record_pdf
+from assessment.records.selectors import (
+    Record,
+    RecordFilters,
+    load_records,
+    row_key,
+    search_records,
+)
 from delivery.records import RecordKey
 from delivery.roles import Role, roles_of
 from delivery.spreadsheets import csv_writer

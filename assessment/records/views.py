@@ -3,7 +3,7 @@ and bulk exports of records (start one, watch its progress, download its archive
 
 Every view asks `record_scope` first: an auditor outside their grant gets 404 for a record, an
 auditor whose grants have all ended gets 403. The middleware writes each page and file an
-auditor opens to the audit trail (assessment/middleware.py)."""
+auditor opens to the audit trail (assessment/records/middleware.py)."""
 
 from __future__ import annotations
 
@@ -28,10 +28,10 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_http_methods
 
-from assessment.access import record_scope
-from assessment.forms import RecordSearchForm
 from assessment.models import Outcome
-from assessment.records import RecordFilters, load_record, search_records
+from assessment.records.access import record_scope
+from assessment.records.forms import RecordSearchForm
+from assessment.records.selectors import RecordFilters, load_record, search_records
 from delivery.records import RecordKey
 from delivery.spreadsheets import csv_writer
 
@@ -94,8 +94,8 @@ def record(request: HttpRequest, cohort_id: int, learner_id: int, unit_id: int) 
 @login_required
 @require_GET
 def record_pdf(request: HttpRequest, cohort_id: int, learner_id: int, unit_id: int) -> HttpResponse:
-    """The record as a PDF/A-3b document (assessment/record_pdf.py), downloaded."""
-    from assessment.record_pdf import render_record_pdf
+    """The record as a PDF/A-3b document (assessment/records/pdf.py), downloaded."""
+    from assessment.records.pdf import render_record_pdf
 
     scope = record_scope(request.user)
     if not scope.allows(cohort_id):
@@ -152,7 +152,7 @@ def outcomes_csv(request: HttpRequest) -> StreamingHttpResponse:
     national VET outcome identifiers (20 competent, 30 not yet competent, 51 RPL granted,
     60 credit transfer), activity start and end dates, and who recorded it. Streamed, so a
     provider's whole history does not sit in memory; filtered like the search page."""
-    from assessment.records import outcome_rows
+    from assessment.records.selectors import outcome_rows
 
     form, scope = _form(request)
     filters = form.filters() if form.is_valid() else RecordFilters()
@@ -202,8 +202,8 @@ def _describe_json(scope: Any, filters: dict[str, Any]) -> list[tuple[str, str]]
 def exports(request: HttpRequest) -> HttpResponse:
     """GET: the user's exports, and a form to export the records matching the search filters in
     the query. POST (allowed to read-only auditors): start that export."""
-    from assessment.exports import start_record_export
     from assessment.models import RecordExport
+    from assessment.records.exports import start_record_export
 
     scope = record_scope(request.user)
     posted = request.method == "POST"
@@ -229,8 +229,8 @@ def exports(request: HttpRequest) -> HttpResponse:
 @require_GET
 def export(request: HttpRequest, public_id: UUID) -> HttpResponse:
     """One export's progress; htmx polls its `progress` fragment until it is finished."""
-    from assessment.exports import access_record_export
     from assessment.models import RecordExport
+    from assessment.records.exports import access_record_export
 
     scope = record_scope(request.user)
     made = access_record_export(request.user, public_id)
@@ -246,14 +246,14 @@ def export(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_GET
 def export_download(request: HttpRequest, public_id: UUID) -> HttpResponseBase:
     """The archive, for whoever requested it (or an administrator), until it expires (410)."""
-    from assessment.exports import (
+    from assessment.models import RecordExport
+    from assessment.records.exports import (
         access_record_export,
         archive_name,
         export_days,
         is_expired,
         open_archive,
     )
-    from assessment.models import RecordExport
 
     record_scope(request.user)
     made = access_record_export(request.user, public_id)

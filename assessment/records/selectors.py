@@ -21,8 +21,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from assessment.access import RecordScope
-from assessment.audit import GENESIS, link_hash
+from assessment.audit.services import GENESIS, link_hash
 from assessment.models import (
     Answer,
     Attempt,
@@ -34,11 +33,12 @@ from assessment.models import (
     OutcomeDocument,
     Task,
 )
+from assessment.records.access import RecordScope
 from assessment.selectors import kept_sources
 from delivery.models import Cohort, Enrolment, Unit
 from delivery.records import RecordKey, record_sections
 
-ACCESS_ACTION = "auditor.opened"  # written by assessment/middleware.py
+ACCESS_ACTION = "auditor.opened"  # written by assessment/records/middleware.py
 
 SORTS = {
     "learner": ("learner__last_name", "learner__first_name", "learner_id", "unit_code"),

@@ -49,7 +49,7 @@ from django.views.decorators.http import (
     require_safe,
 )
 
-from assessment import evidence as files
+from assessment.evidence import services as files
 from assessment.models import Attempt
 from assessment.permissions import access_attempt, access_evidence
 

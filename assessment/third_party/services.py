@@ -33,7 +33,7 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 
 from assessment import services
-from assessment.audit import record_event
+from assessment.audit.services import record_event
 from assessment.models import Answer, Attempt, Item, Task, ThirdPartyRequest
 from delivery.models import Cohort
 
@@ -348,7 +348,7 @@ def _clean_item(item: Item, given: SupervisorAnswer | None) -> tuple[str, list[i
         if not given.choices:
             raise ValidationError({field: "Choose an answer."})
         try:
-            _, picked = services._clean_answer(item, list(given.choices))
+            _, picked = services.clean_answer(item, list(given.choices))
         except ValidationError as exc:
             raise ValidationError({field: exc.message_dict[item.key]}) from None
         return "", picked
@@ -451,7 +451,7 @@ def complete_third_party_report(
     attempt.declaration = f"{name} ({role}), workplace supervisor: {declaration}"
     attempt.snapshot = _snapshot(attempt, request)
     attempt.save(update_fields=["status", "submitted_at", "updated_at", "declaration", "snapshot"])
-    services._auto_mark(attempt)
+    services.auto_mark(attempt)
     record_event(
         "third_party.completed",
         request,
@@ -477,7 +477,7 @@ def complete_third_party_report(
 def _snapshot(attempt: Attempt, request: ThirdPartyRequest) -> dict[str, Any]:
     """The usual snapshot, plus who reported, and the two answers a checklist item offered the
     supervisor (so pages that show choices show theirs)."""
-    snapshot = services._snapshot(attempt)
+    snapshot = services.attempt_snapshot(attempt)
     for item in snapshot["items"]:
         if item["kind"] == Item.Kind.CHECKLIST and not item["choices"]:
             item["choices"] = list(CHECKLIST_CHOICES)

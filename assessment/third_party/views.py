@@ -24,8 +24,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from assessment import third_party
 from assessment.models import Item, Task, ThirdPartyRequest
+from assessment.third_party import services as third_party
 from delivery.links import public_origin
 from delivery.models import Enrolment
 from delivery.permissions import role_required

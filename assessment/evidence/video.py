@@ -21,7 +21,7 @@ That is why the copy is made this way rather than by rewriting the movie without
 Limits: location kept in the media data itself (a GoPro GPS telemetry track, a timed-metadata
 track) is not touched; WebM, MP3, Ogg and WAV are not ISO base media files and get no copy.
 
-Pure: no ORM and no storage; assessment/evidence.py stores the copy.
+Pure: no ORM and no storage; assessment/evidence/previews.py stores the copy.
 """
 
 from __future__ import annotations

@@ -13,10 +13,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import Resolver404, ResolverMatch, resolve
 
-from assessment.access import is_read_only_auditor
-from assessment.audit import record_event
+from assessment.audit.services import record_event
 from assessment.models import Evidence
-from assessment.records import ACCESS_ACTION
+from assessment.records.access import is_read_only_auditor
+from assessment.records.selectors import ACCESS_ACTION
 from delivery.roles import Role, roles_of
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

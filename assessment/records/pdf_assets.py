@@ -21,7 +21,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 logger = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 FONTS_DIR = STATIC_DIR / "fonts"
 ALLOWED_DIRS = (FONTS_DIR,)
 _CONTENT_TYPES = {".ttf": "font/ttf", ".css": "text/css"}
