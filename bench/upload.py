@@ -27,7 +27,7 @@ Against the reference (issue 19, section 4):
 
 The file is a generated MP4 (so the sniffer accepts it): an `ftyp` and one `mdat`, without the
 `moov` a phone writes, so completion makes no viewing copy (a phone video's copy without its
-location boxes, assessment/video.py, costs one more in-kernel copy of the file, about what
+location boxes, assessment/evidence/video.py, costs one more in-kernel copy of the file, about what
 `upload_vs_disk` divides by). It is `--size-mib` MiB, default 1024:
 `python bench/run.py upload [--size-mib N]` (or BENCH_UPLOAD_SIZE_MIB), or directly
 `python -m bench.upload [--size-mib N] [--rounds N] [--quick]`; `--quick` (or
