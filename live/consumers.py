@@ -16,6 +16,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer, JsonWebsocketCons
 from django import forms as django_forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connections
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLite
 from django.http import Http404
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -25,7 +27,7 @@ from live import events, forms, rendering, services
 from live.coalesce import coalescer
 from live.hub import hub
 from live.models import LiveSession
-from live.permissions import RoomRole, access_live_session, room_role
+from live.permissions import RoomRole, access_live_session, room_admission
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,17 @@ def _setting(name: str, default: float) -> float:
     return float(getattr(settings, name, default))
 
 
+def _pooled(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Entering, catching up and leaving, each its own transaction, run in the event loop's
+    thread pool instead of asgiref's one sync thread, where a class arriving at once would
+    queue every connect's database work behind the others (bench/live.py). Not on the
+    in-memory SQLite of tests: its connections share one cache, where two writers at once fail
+    at once instead of waiting their turn."""
+    database = connections["default"]
+    in_memory = isinstance(database, SQLite) and database.is_in_memory_db()
+    return database_sync_to_async(function, thread_sensitive=in_memory)
+
+
 @dataclass(frozen=True)
 class Command:
     form: type[django_forms.Form]
@@ -117,7 +130,7 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
         self.is_staff = False
         self.in_room = True
         await hub().join(self.session_id, self)
-        refusal, changed, snapshot = await database_sync_to_async(self._enter)(user)
+        refusal, changed, snapshot = await _pooled(self._enter)(user)
         if refusal:
             await self.leave_room()
             await self.close(code=refusal)
@@ -137,13 +150,14 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
         return 0, changed, self._snapshot()
 
     def _admit(self, user: Any) -> tuple[int, LiveSession | None, RoomRole | None]:
-        try:
-            session = access_live_session(user, self.session_id)
-        except Http404:
-            return CLOSE_NOT_FOUND, None, None
-        role = room_role(user, session)
-        if role is None:
+        admitted = room_admission(user, self.session_id)
+        if admitted is None:  # rare: the longer way, to tell the page why
+            try:
+                access_live_session(user, self.session_id)
+            except Http404:
+                return CLOSE_NOT_FOUND, None, None
             return CLOSE_FORBIDDEN, None, None
+        session, role = admitted
         now = timezone.now()
         if session.is_over(now):
             return CLOSE_ENDED, None, None
@@ -156,9 +170,7 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
         if not getattr(self, "joined", False):
             return
         self.joined = False
-        changed = await database_sync_to_async(services.leave)(
-            self.session_id, self.user, socket=self.socket_id
-        )
+        changed = await _pooled(services.leave)(self.session_id, self.user, socket=self.socket_id)
         if changed:
             self.request_presence()
 
@@ -212,7 +224,7 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
             await self.send_snapshot()
 
     async def send_snapshot(self, snapshot: tuple[int, str] | None = None) -> None:
-        seq, html = snapshot or await database_sync_to_async(self._snapshot)()
+        seq, html = snapshot or await _pooled(self._snapshot)()
         self.ready = False
         await self.send(
             text_data=events.encode(

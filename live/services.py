@@ -173,7 +173,7 @@ def join(session: LiveSession, user: Any, *, socket: str, learner: bool) -> bool
     two tabs opening at once on two processes still make one presence.
     """
     now = timezone.now()
-    attendance, _created = Attendance.objects.get_or_create(
+    attendance, created = Attendance.objects.get_or_create(
         session=session,
         user=user,
         defaults={
@@ -181,11 +181,18 @@ def join(session: LiveSession, user: Any, *, socket: str, learner: bool) -> bool
             "late": learner and now > session.starts_at + late_after(),
         },
     )
+    if created:
+        # A first join (most of a class arriving): the new row is this transaction's until it
+        # commits, so nobody else holds a presence of it; another tab's insert waits on ours.
+        Connection.objects.create(session=session, user=user, channel_name=socket)
+        Presence.objects.create(attendance=attendance, joined_at=now)
+        return True
     attendance = Attendance.objects.select_for_update().get(pk=attendance.pk)
     Connection.objects.create(session=session, user=user, channel_name=socket)
-    if attendance.presences.filter(left_at__isnull=True).exists():
-        return False
+    # At most one presence is open, and it is the latest (leave closes them all).
     last = attendance.presences.order_by("-joined_at").first()
+    if last is not None and last.left_at is None:
+        return False
     if last is not None and last.left_at is not None and now - last.left_at <= grace():
         last.left_at = None
         last.save(update_fields=["left_at"])
