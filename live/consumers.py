@@ -4,9 +4,11 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,15 +77,50 @@ def _setting(name: str, default: float) -> float:
     return float(getattr(settings, name, default))
 
 
+# Entering, catching up and leaving, each its own transaction, run on these threads instead of
+# asgiref's one sync thread, where a class arriving at once would queue every connect's database
+# work behind the others (bench/live.py). A few: each holds a database connection, and Python
+# runs one thread at a time anyway; what they overlap is the waiting on the database.
+ROOM_THREADS = 4
+_room_threads: ThreadPoolExecutor | None = None
+
+
+def _on_every_room_thread(pool: ThreadPoolExecutor, work: Callable[[], Any]) -> None:
+    """Run `work` once on each of the pool's threads: every task waits at a barrier until all
+    have started, so no thread takes two (and a new pool starts all its threads)."""
+    barrier = threading.Barrier(ROOM_THREADS)
+
+    def task() -> None:
+        barrier.wait(timeout=60)
+        work()
+
+    for done in [pool.submit(task) for _ in range(ROOM_THREADS)]:
+        done.result()
+
+
+def _room_pool() -> ThreadPoolExecutor:
+    global _room_threads
+    if _room_threads is None:
+        pool = ThreadPoolExecutor(max_workers=ROOM_THREADS, thread_name_prefix="live-room")
+        _on_every_room_thread(pool, lambda: None)
+        _room_threads = pool
+    return _room_threads
+
+
 def _pooled(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Entering, catching up and leaving, each its own transaction, run in the event loop's
-    thread pool instead of asgiref's one sync thread, where a class arriving at once would
-    queue every connect's database work behind the others (bench/live.py). Not on the
-    in-memory SQLite of tests: its connections share one cache, where two writers at once fail
-    at once instead of waiting their turn."""
+    """`function` on the room's threads. Not on the in-memory SQLite of tests: its connections
+    share one cache, where two writers at once fail at once instead of waiting their turn."""
     database = connections["default"]
-    in_memory = isinstance(database, SQLite) and database.is_in_memory_db()
-    return database_sync_to_async(function, thread_sensitive=in_memory)
+    if isinstance(database, SQLite) and database.is_in_memory_db():
+        return database_sync_to_async(function)
+    return database_sync_to_async(function, thread_sensitive=False, executor=_room_pool())
+
+
+def close_room_connections() -> None:
+    """Close the database connection each room thread holds (tests, before the test database
+    is dropped)."""
+    if _room_threads is not None:
+        _on_every_room_thread(_room_threads, connections.close_all)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
 from live.coalesce import coalescer
+from live.consumers import close_room_connections
 from live.hub import hub
 from live.routing import websocket_urlpatterns
 from tests.helpers import EVENT_WAIT
@@ -28,6 +29,7 @@ def _close_thread_connections() -> Iterator[None]:
     from django.db import connections
 
     SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=EVENT_WAIT)
+    close_room_connections()  # the threads a room enters and leaves on (live/consumers.py)
 
 
 @pytest.fixture(autouse=True)
