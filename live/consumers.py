@@ -4,11 +4,9 @@ import json
 import logging
 import os
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +16,6 @@ from channels.generic.websocket import AsyncWebsocketConsumer, JsonWebsocketCons
 from django import forms as django_forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connections
-from django.db.backends.sqlite3.base import DatabaseWrapper as SQLite
 from django.http import Http404
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -30,6 +26,7 @@ from live.coalesce import coalescer
 from live.hub import hub
 from live.models import LiveSession
 from live.permissions import RoomRole, access_live_session, room_admission
+from live.threads import pooled
 
 log = logging.getLogger(__name__)
 
@@ -77,52 +74,6 @@ def _setting(name: str, default: float) -> float:
     return float(getattr(settings, name, default))
 
 
-# Entering, catching up and leaving, each its own transaction, run on these threads instead of
-# asgiref's one sync thread, where a class arriving at once would queue every connect's database
-# work behind the others (bench/live.py). A few: each holds a database connection, and Python
-# runs one thread at a time anyway; what they overlap is the waiting on the database.
-ROOM_THREADS = 4
-_room_threads: ThreadPoolExecutor | None = None
-
-
-def _on_every_room_thread(pool: ThreadPoolExecutor, work: Callable[[], Any]) -> None:
-    """Run `work` once on each of the pool's threads: every task waits at a barrier until all
-    have started, so no thread takes two (and a new pool starts all its threads)."""
-    barrier = threading.Barrier(ROOM_THREADS)
-
-    def task() -> None:
-        barrier.wait(timeout=60)
-        work()
-
-    for done in [pool.submit(task) for _ in range(ROOM_THREADS)]:
-        done.result()
-
-
-def _room_pool() -> ThreadPoolExecutor:
-    global _room_threads
-    if _room_threads is None:
-        pool = ThreadPoolExecutor(max_workers=ROOM_THREADS, thread_name_prefix="live-room")
-        _on_every_room_thread(pool, lambda: None)
-        _room_threads = pool
-    return _room_threads
-
-
-def _pooled(function: Callable[..., Any]) -> Callable[..., Any]:
-    """`function` on the room's threads. Not on the in-memory SQLite of tests: its connections
-    share one cache, where two writers at once fail at once instead of waiting their turn."""
-    database = connections["default"]
-    if isinstance(database, SQLite) and database.is_in_memory_db():
-        return database_sync_to_async(function)
-    return database_sync_to_async(function, thread_sensitive=False, executor=_room_pool())
-
-
-def close_room_connections() -> None:
-    """Close the database connection each room thread holds (tests, before the test database
-    is dropped)."""
-    if _room_threads is not None:
-        _on_every_room_thread(_room_threads, connections.close_all)
-
-
 @dataclass(frozen=True)
 class Command:
     form: type[django_forms.Form]
@@ -167,7 +118,7 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
         self.is_staff = False
         self.in_room = True
         await hub().join(self.session_id, self)
-        refusal, changed, snapshot = await _pooled(self._enter)(user)
+        refusal, changed, snapshot = await pooled(self._enter)(user)
         if refusal:
             await self.leave_room()
             await self.close(code=refusal)
@@ -207,7 +158,7 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
         if not getattr(self, "joined", False):
             return
         self.joined = False
-        changed = await _pooled(services.leave)(self.session_id, self.user, socket=self.socket_id)
+        changed = await pooled(services.leave)(self.session_id, self.user, socket=self.socket_id)
         if changed:
             self.request_presence()
 
@@ -261,7 +212,7 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
             await self.send_snapshot()
 
     async def send_snapshot(self, snapshot: tuple[int, str] | None = None) -> None:
-        seq, html = snapshot or await _pooled(self._snapshot)()
+        seq, html = snapshot or await pooled(self._snapshot)()
         self.ready = False
         await self.send(
             text_data=events.encode(
