@@ -17,17 +17,17 @@ with exit_on_env_error():
     # Django must be set up before anything imports models (consumers, auth middleware).
     django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 
+from live.auth import RoomAuthMiddlewareStack
 from live.routing import websocket_urlpatterns
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            RoomAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }
 )

@@ -167,8 +167,18 @@ if REDIS_URL:
             # redis-py 8 times sockets out after 5 s, exactly channels_redis's blocking-receive
             # wait (brpop_timeout = 5): every idle consumer then fails with TimeoutError
             # (django/channels_redis#422). A longer socket timeout lets the receive return.
+            # Every command is bounded (connect and read), so a Redis that restarts or
+            # vanishes fails a command instead of hanging it, and the live hub recovers.
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 10}],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 10,
+                        "socket_connect_timeout": 5,
+                        "socket_keepalive": True,
+                        "health_check_interval": 30,
+                    }
+                ],
                 "prefix": "flipside:ch",
             },
         }

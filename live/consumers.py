@@ -25,7 +25,8 @@ from live import events, forms, rendering, services
 from live.coalesce import coalescer
 from live.hub import hub
 from live.models import LiveSession
-from live.permissions import RoomRole, access_live_session, room_role
+from live.permissions import RoomRole, access_live_session, room_admission
+from live.threads import pooled
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
         self.is_staff = False
         self.in_room = True
         await hub().join(self.session_id, self)
-        refusal, changed, snapshot = await database_sync_to_async(self._enter)(user)
+        refusal, changed, snapshot = await pooled(self._enter)(user)
         if refusal:
             await self.leave_room()
             await self.close(code=refusal)
@@ -137,13 +138,14 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
         return 0, changed, self._snapshot()
 
     def _admit(self, user: Any) -> tuple[int, LiveSession | None, RoomRole | None]:
-        try:
-            session = access_live_session(user, self.session_id)
-        except Http404:
-            return CLOSE_NOT_FOUND, None, None
-        role = room_role(user, session)
-        if role is None:
+        admitted = room_admission(user, self.session_id)
+        if admitted is None:  # rare: the longer way, to tell the page why
+            try:
+                access_live_session(user, self.session_id)
+            except Http404:
+                return CLOSE_NOT_FOUND, None, None
             return CLOSE_FORBIDDEN, None, None
+        session, role = admitted
         now = timezone.now()
         if session.is_over(now):
             return CLOSE_ENDED, None, None
@@ -156,9 +158,7 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
         if not getattr(self, "joined", False):
             return
         self.joined = False
-        changed = await database_sync_to_async(services.leave)(
-            self.session_id, self.user, socket=self.socket_id
-        )
+        changed = await pooled(services.leave)(self.session_id, self.user, socket=self.socket_id)
         if changed:
             self.request_presence()
 
@@ -212,7 +212,7 @@ class LiveRoomConsumer(AsyncWebsocketConsumer):
             await self.send_snapshot()
 
     async def send_snapshot(self, snapshot: tuple[int, str] | None = None) -> None:
-        seq, html = snapshot or await database_sync_to_async(self._snapshot)()
+        seq, html = snapshot or await pooled(self._snapshot)()
         self.ready = False
         await self.send(
             text_data=events.encode(

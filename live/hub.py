@@ -6,6 +6,12 @@ one channel-layer message per process instead of 1,000 (channels_redis delivers 
 messages a second per process; writing to a local socket costs microseconds), and the text is
 encoded once by the sender. Measured in bench/live.py.
 
+When Redis restarts it forgets the groups and any event not yet read. Every command on the
+layer is bounded by socket timeouts (settings.CHANNEL_LAYERS); a listener whose read fails
+rejoins with backoff, and a restart no read saw fail shows as a new Redis run id (Hub._watch).
+Either way the room's sockets get a fresh `state`, and pages catch up by seq
+(docs/live-protocol.md).
+
 Hubs are per event loop: daphne runs one; each async test runs its own.
 """
 
@@ -19,6 +25,7 @@ from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 from live import groups, services
 
@@ -35,12 +42,46 @@ class Member(Protocol):
     def request_presence(self) -> None: ...
 
 
+def _setting(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
+
+
+async def server_run_id(layer: Any) -> str | None:
+    """The run id of the Redis behind the layer (one per start of redis-server, so a restart,
+    which forgets every group, shows as a new one); None for a layer without a server (the
+    in-memory one of tests). Raises when Redis does not answer within LIVE_LAYER_TIMEOUT_SECONDS."""
+    connection = getattr(layer, "connection", None)
+    if connection is None:
+        return None
+    ids = []
+    async with asyncio.timeout(_setting("LIVE_LAYER_TIMEOUT_SECONDS", 10)):
+        for index in range(getattr(layer, "ring_size", 1)):
+            info = await connection(index).info("server")
+            ids.append(str(info["run_id"]))
+    return ",".join(ids)
+
+
+async def _drop_idle_connections(layer: Any) -> None:
+    """Connections opened to a Redis that has since restarted are dead; close those not in use
+    so the next command opens a fresh one instead of failing on a stale socket."""
+    connection = getattr(layer, "connection", None)
+    if connection is None:
+        return
+    for index in range(getattr(layer, "ring_size", 1)):
+        with contextlib.suppress(Exception):
+            await connection(index).connection_pool.disconnect(inuse_connections=False)
+
+
 class _Room:
     def __init__(self, session_id: int) -> None:
         self.session_id = session_id
+        self.group = groups.session(session_id)
         self.members: set[Member] = set()
         self.ready = asyncio.Event()
         self.channel: str | None = None
+        # The Redis run id the group was joined under (see Hub._watch); None until joined.
+        self.run_id: str | None = None
+        self.rejoining = asyncio.Lock()
         self.task: asyncio.Task[None] = asyncio.create_task(self._listen())
         self.beat: asyncio.Task[None] = asyncio.create_task(self._heartbeat())
 
@@ -62,47 +103,63 @@ class _Room:
         layer = get_channel_layer()
         if layer is None:  # pragma: no cover - settings always configure one
             raise RuntimeError("live rooms need a channel layer")
-        group = groups.session(self.session_id)
         # The layer's default prefix: channels_redis pops every local channel of a process
         # through one shared receive, keyed by that prefix; another would wait its turn.
         self.channel = await layer.new_channel()
-        await layer.group_add(group, self.channel)
-        self.ready.set()
-        failures = 0
         try:
+            await self.rejoin(layer, resync=False)
+            self.ready.set()
             while True:
                 try:
                     event = await layer.receive(self.channel)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
-                    failures = await self._recover(layer, group, exc, failures)
+                    # A read timeout on an idle connection (redis-py sets one) loses nothing;
+                    # a restart that a timeout hides is Hub._watch's to notice.
+                    if type(exc).__name__ != "TimeoutError":
+                        log.warning("live: channel layer failed (%s); room %s", exc, self.group)
+                        await self.rejoin(layer, resync=True)
                     continue
-                failures = 0
                 if event.get("type") == "live.event":
                     await self.fan_out(event)
         finally:
             with contextlib.suppress(Exception):
-                await asyncio.shield(layer.group_discard(group, self.channel))
+                await asyncio.shield(self._discard(layer))
 
-    async def _recover(self, layer: Any, group: str, exc: Exception, failures: int) -> int:
-        """The layer failed under us. A read timeout on an idle connection (redis-py 8 sets
-        one by default) loses nothing; anything else (Redis restarted, the connection dropped)
-        may have lost events and the group itself, so the group is joined again and every
-        socket here gets a fresh snapshot: the page never shows a stale room."""
-        benign = type(exc).__name__ == "TimeoutError"
-        if not benign:
-            log.warning("live: channel layer failed (%s); rejoining room %s", exc, group)
-            await asyncio.sleep(min(0.1 * 2**failures, 5))
-        try:
-            await layer.group_add(group, self.channel)
-        except Exception:
-            return failures + 1
-        if not benign:
-            for member in list(self.members):
-                with contextlib.suppress(Exception):
-                    await member.resync()
-        return 0
+    async def _discard(self, layer: Any) -> None:
+        async with asyncio.timeout(_setting("LIVE_LAYER_TIMEOUT_SECONDS", 10)):
+            await layer.group_discard(self.group, self.channel)
+
+    async def rejoin(self, layer: Any, *, resync: bool, unless_run: str | None = None) -> None:
+        """Join the room's group, trying again with backoff until Redis answers; with `resync`,
+        send every socket here the whole room again. After a Redis restart or a dropped
+        connection the group may be gone and events lost, and the page must never show a stale
+        room. The run id is read before the group is joined: a restart in between leaves the old
+        id, so the watch rejoins once more. `unless_run`: nothing to do if the room already
+        joined under that run (a failure noticed twice, by the listener and by the watch)."""
+        async with self.rejoining:
+            if unless_run is not None and self.run_id == unless_run:
+                return
+            delay = 0.1
+            while True:
+                try:
+                    run_id = await server_run_id(layer)
+                    async with asyncio.timeout(_setting("LIVE_LAYER_TIMEOUT_SECONDS", 10)):
+                        await layer.group_add(self.group, self.channel)
+                    break
+                except Exception as exc:
+                    log.warning("live: cannot join room %s yet (%s)", self.group, exc)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, _setting("LIVE_LAYER_BACKOFF_SECONDS", 5))
+            self.run_id = run_id
+            if resync:
+                log.info("live: room %s rejoined; %d sockets resync", self.group, len(self.members))
+                for member in list(self.members):
+                    try:
+                        await member.resync()
+                    except Exception:
+                        log.exception("live: resync of a socket failed")
 
     async def fan_out(self, event: dict[str, Any]) -> None:
         for member in list(self.members):
@@ -133,13 +190,42 @@ async def _stop(*tasks: asyncio.Task[None]) -> None:
 class Hub:
     def __init__(self) -> None:
         self.rooms: dict[int, _Room] = {}
+        self.watch: asyncio.Task[None] | None = None
+        self.nothing_to_watch = False  # an in-memory layer: no server, no restarts
 
     async def join(self, session_id: int, member: Member) -> None:
         room = self.rooms.get(session_id)
         if room is None or room.task.done():
             room = self.rooms[session_id] = _Room(session_id)
+        if not self.nothing_to_watch and (self.watch is None or self.watch.done()):
+            self.watch = asyncio.create_task(self._watch())
         room.members.add(member)
         await room.ready.wait()
+
+    async def _watch(self) -> None:
+        """Notice a Redis restart that no listener saw fail: a listener whose connection was
+        replaced between two reads goes on waiting on a server that has forgotten the room's
+        group, and would hear nothing again. Redis gives each start a new run id; every
+        LIVE_LAYER_CHECK_SECONDS the rooms joined under another one rejoin and resync. A layer
+        without a server (in-memory) has nothing to watch."""
+        layer = get_channel_layer()
+        while True:
+            await asyncio.sleep(_setting("LIVE_LAYER_CHECK_SECONDS", 2))
+            try:
+                run_id = await server_run_id(layer)
+            except Exception as exc:  # the listeners fail and rejoin, or the next look sees it
+                log.debug("live: Redis did not tell its run id (%s)", exc)
+                continue
+            if run_id is None:
+                self.nothing_to_watch = True
+                return
+            stale = [room for room in self.rooms.values() if room.run_id not in (None, run_id)]
+            if not stale:
+                continue
+            log.warning("live: Redis restarted (new run id); %d rooms rejoin", len(stale))
+            await _drop_idle_connections(layer)
+            for room in stale:
+                await room.rejoin(layer, resync=True, unless_run=run_id)
 
     async def leave(self, session_id: int, member: Member) -> None:
         """Forget a socket; the last one out stops the room's listener. Safe to call from the
@@ -151,11 +237,18 @@ class Hub:
         if room.members:
             return
         del self.rooms[session_id]
-        await _stop(room.beat, room.task)
+        tasks = [room.beat, room.task]
+        if not self.rooms and self.watch is not None:
+            tasks.append(self.watch)
+            self.watch = None
+        await _stop(*tasks)
 
     async def shutdown(self) -> None:
         """Stop listening for every room (a process shutting down; tests)."""
         rooms, self.rooms = list(self.rooms.values()), {}
+        if self.watch is not None:
+            watch, self.watch = self.watch, None
+            await _stop(watch)
         for room in rooms:
             room.members.clear()
             await _stop(room.beat, room.task)

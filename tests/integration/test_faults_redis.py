@@ -30,7 +30,7 @@ from live.models import Ballot, ChatMessage, LiveSession, Question
 from tests.factories import CohortFactory, UserFactory
 from tests.helpers import EVENT_WAIT
 from tests.live.factories import LiveSessionFactory
-from tests.servers import Server, free_port, start, stop
+from tests.servers import Server, _die_with_parent, free_port, start, stop
 
 REDIS_SERVER = shutil.which("redis-server")
 
@@ -50,6 +50,7 @@ class OwnRedis:
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no"],
             stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,  # gone with the test run, even one pytest-timeout ends
         )  # fmt: skip
         waiting(lambda: self.answers(), "redis-server to start")
 
@@ -215,13 +216,8 @@ def room_seq(session: LiveSession) -> int:
     return session.seq
 
 
-# Known defect, open: after the restart the hub's listener (live/hub.py _Room._listen) logs two
-# "channel layer failed" warnings, then neither resyncs its sockets nor fans out another event
-# (3 runs in 4: sockets stay at seq 3 while the room reaches 7); the messages themselves are all
-# stored (live.events.send_now and the chat rate counter now survive). Until the hub recovers,
-# `python bench/run.py faults` runs this scenario and counts it as not survived; `make test`
-# leaves it out (-m "not open_defect"), rather than run a test that could not fail.
-@pytest.mark.open_defect
+# The hub recovers (live/hub.py): a listener whose read fails rejoins with backoff, a restart no
+# read saw is noticed by Redis's new run id, and either way every socket gets a fresh state.
 @pytest.mark.django_db(transaction=True)
 def test_a_redis_restart_loses_no_chat_question_or_vote(
     daphne_on_own_redis: Server, own_redis: OwnRedis, record_property: Callable[[str, object], None]

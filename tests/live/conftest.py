@@ -13,6 +13,7 @@ from channels.testing import WebsocketCommunicator
 from live.coalesce import coalescer
 from live.hub import hub
 from live.routing import websocket_urlpatterns
+from live.threads import close_room_connections
 from tests.helpers import EVENT_WAIT
 from tests.live.factories import LiveSessionFactory
 
@@ -28,6 +29,7 @@ def _close_thread_connections() -> Iterator[None]:
     from django.db import connections
 
     SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=EVENT_WAIT)
+    close_room_connections()  # the room's own threads (live/threads.py)
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ import redis
 from asgiref.sync import sync_to_async
 from django.core.exceptions import ValidationError
 
-from live import events, services
+from live import chat, events, services
 from live.models import Ballot, ChatMessage, LiveSession, Mute, Poll, PollOption, Question
 from tests.live.conftest import Socket
 
@@ -260,7 +260,7 @@ def test_a_chat_message_is_kept_and_committed_while_redis_restarts(
 ) -> None:
     """Neither the rate counter (the cache) nor the broadcast (the channel layer) being down
     loses the message or fails its sender; the room catches up by seq once Redis is back."""
-    monkeypatch.setattr(services, "cache", DownRedis())
+    monkeypatch.setattr(chat, "cache", DownRedis())
     monkeypatch.setattr(events, "get_channel_layer", DownRedis)
     with django_capture_on_commit_callbacks(execute=True):
         message = services.post_chat(live_session, learner, "Still here?", staff=False)

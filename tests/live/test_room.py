@@ -602,3 +602,35 @@ async def test_when_the_channel_layer_fails_every_socket_gets_the_state_again(
     while chat["seq"] <= 1:
         chat = await lena.receive_type("chat")
     assert chat["seq"] == 2
+
+
+async def test_a_redis_restart_that_no_read_saw_is_noticed_by_its_run_id(
+    join: Any,
+    learner: Any,
+    classmate: Any,
+    enrolled: None,
+    live_session: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
+) -> None:
+    """A listener whose connection was replaced between two reads never fails, yet the new
+    Redis has forgotten the room's group: the new run id makes every socket resync."""
+    from live import hub as hub_module
+
+    settings.LIVE_LAYER_CHECK_SECONDS = 0.05
+    runs = ["first start"]
+
+    async def run_id(layer: Any) -> str:
+        return runs[-1]
+
+    monkeypatch.setattr(hub_module, "server_run_id", run_id)
+    lena = await join(learner, live_session)
+    cleo = await join(classmate, live_session)
+    assert await lena.nothing()  # the same run: no resync
+    assert await cleo.nothing()
+
+    runs.append("second start")
+    for socket in (lena, cleo):
+        state = await socket.receive_type("state")
+        assert state["seq"] == 0
+    assert await lena.nothing()  # once per restart, not at every look

@@ -13,7 +13,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from config.asgi import application
+from delivery.roles import Role
 from live.models import Attendance, Connection
+from live.permissions import RoomRole, room_admission, room_role
+from tests.factories import UserFactory
 from tests.helpers import EVENT_WAIT
 from tests.live.conftest import refusal_code
 from tests.live.factories import LiveSessionFactory
@@ -162,3 +165,29 @@ async def test_two_tabs_are_one_presence_until_the_last_one_closes(
     await second.close()
     assert await sync_to_async(open_presences)() == 0
     assert await sync_to_async(Presence.objects.count)() == 1
+
+
+def test_admission_is_one_query_and_agrees_with_who_may_join(
+    django_assert_num_queries: Any,
+    learner: Any,
+    other_learner: Any,
+    trainer: Any,
+    assessor: Any,
+    auditor: Any,
+    administrator: Any,
+    outsider: Any,
+    enrolled: None,
+    live_session: Any,
+) -> None:
+    """Every socket of a class arriving at once asks this, so it is one query, roles and all."""
+    guest = UserFactory(first_name="Gus", roles=[Role.TRAINER])  # teaches this session only
+    live_session.trainers.add(guest)
+    stranger = UserFactory(first_name="Sam", roles=[Role.TRAINER])  # teaches elsewhere
+    people = [learner, other_learner, trainer, guest, stranger, assessor, auditor, administrator]
+    for user in [*people, outsider]:
+        with django_assert_num_queries(1):
+            admitted = room_admission(user, live_session.pk)
+        assert (admitted[1] if admitted else None) == room_role(user, live_session), user
+    assert room_admission(learner, live_session.pk) == (live_session, RoomRole.LEARNER)
+    assert room_admission(guest, live_session.pk) == (live_session, RoomRole.TRAINER)
+    assert room_admission(learner, 999_999) is None
