@@ -32,7 +32,7 @@ from assessment.models import AuditEvent
 GENESIS = "0" * 64
 
 # One key for the one chain: appends take it, so they form a queue (see record_event).
-_ADVISORY_LOCK_KEY = 0x46_4C_49_50  # "FLIP"
+ADVISORY_LOCK_KEY = 0x46_4C_49_50  # "FLIP"
 
 # The payload's keys and the columns they copy; `verify_chain` checks each column against it.
 _COLUMNS = {
@@ -119,7 +119,7 @@ def record_event(
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_advisory_xact_lock(%s), current_setting('transaction_isolation')",
-                [_ADVISORY_LOCK_KEY],
+                [ADVISORY_LOCK_KEY],
             )
             row = cursor.fetchone()
         if row is None or row[1] != "read committed":

@@ -20,9 +20,9 @@ import redis
 from django.db import connection
 from django.test import Client
 
+from assessment.audit.services import ADVISORY_LOCK_KEY
 from assessment.models import AuditEvent, Outcome
 from assessment.signals import unit_outcome_recorded
-from credentials import keys
 from credentials.models import Credential
 from delivery.roles import Role
 from delivery.services import enrol_learner
@@ -153,16 +153,15 @@ def test_a_worker_killed_mid_issue_leaves_exactly_one_credential(
     isolated_broker: dict[str, str], tmp_path: Path
 ) -> None:
     outcome, _ = competent_outcome()
-    signing_key = keys.active_signing_key()
     first = worker(isolated_broker, tmp_path / "first.log")
     blocker = psycopg.connect(
         isolated_broker["DATABASE_URL"].replace("postgres://", "postgresql://")
     )
     try:
-        # Hold the signing key: the worker will stop inside issuance, its transaction open.
-        blocker.execute(
-            "SELECT id FROM credentials_signingkey WHERE id = %s FOR UPDATE", [signing_key.pk]
-        )
+        # Hold the audit trail's lock: the worker stops inside issuance, with the credential
+        # written and its transaction open, waiting to audit it. (Not the signing key: issuing
+        # reads it without a lock, so issuers on several workers do not take turns there.)
+        blocker.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
         send_to(isolated_broker["REDIS_URL"], outcome.pk)
         eventually(
             lambda: blocker.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[
