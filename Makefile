@@ -78,10 +78,9 @@ test-embedded: install
 # the audit command, revocation across processes): the embedded run has proved them, and the
 # suite's database plays no part in them, so they are not run twice. The slowest tests of
 # each stage are listed, so a slow newcomer shows in the CI log.
-# Fault scenarios that show an open defect run only in `python bench/run.py faults`.
 test-services: install
 	env -u REDIS_URL DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q -p no:cacheprovider -m "not integration and not e2e and not own_processes" -n auto --durations=10
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -q -p no:cacheprovider -m "(integration or e2e) and not open_defect" --durations=20
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -q -p no:cacheprovider -m "integration or e2e" --durations=20
 
 lint: install
 	$(BIN)/ruff check .

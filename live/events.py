@@ -35,6 +35,11 @@ def current_seq(session_id: int) -> int:
     return int(LiveSession.objects.values_list("seq", flat=True).get(pk=session_id))
 
 
+def room_seqs(session_ids: list[int]) -> dict[int, int]:
+    """The current seq of each of these rooms, in one query (the hub's look for missed events)."""
+    return dict(LiveSession.objects.filter(pk__in=session_ids).values_list("pk", "seq"))
+
+
 def encode(kind: str, seq: int | None, **fields: Any) -> str:
     payload: dict[str, Any] = {"type": kind}
     if seq is not None:
@@ -51,15 +56,23 @@ def message(
     user_id: int | None = None,
     close: int | None = None,
 ) -> dict[str, Any]:
-    """The channel-layer message the hub understands (see live/hub.py)."""
+    """The channel-layer message the hub understands (see live/hub.py). Its `seq` (the one the
+    text carries) tells each process's hub how far its room has heard, so a room that missed an
+    event nobody followed can notice it (hub.Hub._catch_up)."""
     return {
         "type": "live.event",
+        "seq": _seq_of(text or staff_text),
         "text": text,
         "staff_text": staff_text,
         "audience": audience,
         "user_id": user_id,
         "close": close,
     }
+
+
+def _seq_of(text: str | None) -> int | None:
+    seq = json.loads(text).get("seq") if text else None
+    return seq if isinstance(seq, int) else None
 
 
 def send_now(session_id: int, layer_message: dict[str, Any]) -> None:

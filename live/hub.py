@@ -12,6 +12,13 @@ rejoins with backoff, and a restart no read saw fail shows as a new Redis run id
 Either way the room's sockets get a fresh `state`, and pages catch up by seq
 (docs/live-protocol.md).
 
+A page notices a missed event only when a later one arrives. An event can also go missing
+without the room's listener failing: a sender whose send fails (its connection to a restarted
+Redis was stale) or lands while the room rejoins. So each room keeps the highest seq it has
+heard, and every LIVE_LAYER_CHECK_SECONDS the hub compares it with the rooms' seqs in the
+database (one query per process): a seq the room still has not heard LIVE_MISSED_EVENT_SECONDS
+after the database had it was lost on the way, and the room's sockets get a fresh state.
+
 Hubs are per event loop: daphne runs one; each async test runs its own.
 """
 
@@ -27,7 +34,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from live import groups, services
+from live import events, groups, services
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +89,11 @@ class _Room:
         # The Redis run id the group was joined under (see Hub._watch); None until joined.
         self.run_id: str | None = None
         self.rejoining = asyncio.Lock()
+        # The highest seq this room has heard (an event, or the database's when its sockets
+        # were sent a state), and a seq the database has that the room has not heard yet, with
+        # the loop time it was first seen (Hub._catch_up). None until the room has joined.
+        self.heard: int | None = None
+        self.unheard: tuple[int, float] | None = None
         self.task: asyncio.Task[None] = asyncio.create_task(self._listen())
         self.beat: asyncio.Task[None] = asyncio.create_task(self._heartbeat())
 
@@ -155,13 +167,58 @@ class _Room:
             self.run_id = run_id
             if resync:
                 log.info("live: room %s rejoined; %d sockets resync", self.group, len(self.members))
-                for member in list(self.members):
-                    try:
-                        await member.resync()
-                    except Exception:
-                        log.exception("live: resync of a socket failed")
+                await self.resync()
+            elif self.heard is None:
+                await self._hear_database()
+
+    async def _hear_database(self) -> None:
+        """Everything up to the database's seq now is in any state sent after this."""
+        try:
+            seq = await database_sync_to_async(events.current_seq)(self.session_id)
+        except Exception:  # the next look at the database (Hub._catch_up) sets it
+            log.exception("live: cannot read the seq of room %s", self.session_id)
+            return
+        self.hear(seq)
+
+    def hear(self, seq: int | None) -> None:
+        if seq is not None and (self.heard is None or seq > self.heard):
+            self.heard = seq
+
+    async def resync(self) -> None:
+        """Send every socket here the whole room again."""
+        await self._hear_database()
+        for member in list(self.members):
+            try:
+                await member.resync()
+            except Exception:
+                log.exception("live: resync of a socket failed")
+
+    async def catch_up(self, seq: int, now: float, grace: float) -> None:
+        """`seq` is the room's in the database at loop time `now`: resync if an event the
+        database had `grace` seconds ago has still not been heard (an event on its way after
+        its commit arrives within milliseconds; one that takes `grace` is lost)."""
+        if self.heard is None:
+            self.heard = seq  # joined while the database could not be read: from now on
+        if seq <= self.heard:
+            self.unheard = None
+            return
+        if self.unheard is None or self.unheard[0] <= self.heard:
+            self.unheard = (seq, now)  # a newer seq to wait for; the older one arrived
+            return
+        if now - self.unheard[1] < grace:
+            return
+        log.warning(
+            "live: room %s never heard seq %d (has %d); %d sockets resync",
+            self.group,
+            self.unheard[0],
+            self.heard,
+            len(self.members),
+        )
+        self.unheard = None
+        await self.resync()
 
     async def fan_out(self, event: dict[str, Any]) -> None:
+        self.hear(event.get("seq"))
         for member in list(self.members):
             try:
                 await member.deliver_event(event)
@@ -220,12 +277,29 @@ class Hub:
                 self.nothing_to_watch = True
                 return
             stale = [room for room in self.rooms.values() if room.run_id not in (None, run_id)]
-            if not stale:
-                continue
-            log.warning("live: Redis restarted (new run id); %d rooms rejoin", len(stale))
-            await _drop_idle_connections(layer)
-            for room in stale:
-                await room.rejoin(layer, resync=True, unless_run=run_id)
+            if stale:
+                log.warning("live: Redis restarted (new run id); %d rooms rejoin", len(stale))
+                await _drop_idle_connections(layer)
+                for room in stale:
+                    await room.rejoin(layer, resync=True, unless_run=run_id)
+            await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        """Resync the rooms that missed an event no later one revealed (see the module's
+        docstring). One query for every room of the process."""
+        rooms = [room for room in self.rooms.values() if room.ready.is_set()]
+        if not rooms:
+            return
+        try:
+            seqs = await database_sync_to_async(events.room_seqs)([r.session_id for r in rooms])
+        except Exception:
+            log.exception("live: cannot read the rooms' seqs")
+            return
+        now = asyncio.get_running_loop().time()
+        grace = _setting("LIVE_MISSED_EVENT_SECONDS", 5)
+        for room in rooms:
+            if room.session_id in seqs and self.rooms.get(room.session_id) is room:
+                await room.catch_up(seqs[room.session_id], now, grace)
 
     async def leave(self, session_id: int, member: Member) -> None:
         """Forget a socket; the last one out stops the room's listener. Safe to call from the

@@ -634,3 +634,52 @@ async def test_a_redis_restart_that_no_read_saw_is_noticed_by_its_run_id(
         state = await socket.receive_type("state")
         assert state["seq"] == 0
     assert await lena.nothing()  # once per restart, not at every look
+
+
+async def test_an_event_lost_on_its_way_makes_the_room_resync(
+    join: Any,
+    learner: Any,
+    classmate: Any,
+    enrolled: None,
+    live_session: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
+) -> None:
+    """A send that failed after the commit (a sender's connection to a restarted Redis was
+    stale) reaches no socket, and with no later event no page sees a gap: the hub notices the
+    seq it never heard and sends every socket the room again, once."""
+    from live import events
+    from live import hub as hub_module
+
+    settings.LIVE_LAYER_CHECK_SECONDS = 0.05
+    settings.LIVE_MISSED_EVENT_SECONDS = 0.3
+
+    async def run_id(layer: Any) -> str:
+        return "one start"  # a server to watch, as Redis is
+
+    monkeypatch.setattr(hub_module, "server_run_id", run_id)
+    lena = await join(learner, live_session)
+    cleo = await join(classmate, live_session)
+    await lena.send(type="chat", text="heard by everyone")
+    for socket in (lena, cleo):
+        assert (await socket.receive_type("chat"))["seq"] == 1
+    assert await lena.nothing(timeout=1)  # heard: no resync
+
+    sent = events.send_now
+    lost: list[int] = []
+
+    def lose_the_first(session_id: int, message: dict[str, Any]) -> None:
+        if not lost:
+            lost.append(message["seq"])
+            return
+        sent(session_id, message)
+
+    monkeypatch.setattr(events, "send_now", lose_the_first)
+    await cleo.send(type="chat", text="lost on its way")
+    for socket in (lena, cleo):
+        state = await socket.receive_type("state")
+        assert state["seq"] == 2
+        assert "lost on its way" in state["html"]
+    assert lost == [2]
+    assert await lena.nothing(timeout=1)  # once per loss, not at every look
+    assert await cleo.nothing(timeout=0.2)
