@@ -469,6 +469,39 @@ def test_it_loads_each_fixed_context_once_not_per_credential(
     assert len(loaded) == after_first
 
 
+def test_a_callers_inline_context_is_read_afresh_each_time() -> None:
+    """Resolved contexts are cached (credentials/jsonld.py): none may answer for a document's
+    own inline context after it has changed."""
+    context = {"name": "https://schema.org/name"}
+    document = {"@context": context, "@id": "urn:example:1", "name": "Lena"}
+    first = canonize(document)
+    assert "<https://schema.org/name>" in first
+    context["name"] = "https://example.org/vocab#name"
+    second = canonize(document)
+    assert "<https://example.org/vocab#name>" in second
+    assert "<https://schema.org/name>" not in second
+
+
+def test_scoped_contexts_of_our_files_give_the_same_n_quads_as_pyld_alone() -> None:
+    from pyld import jsonld as pyld_jsonld
+    from pyld.context_resolver import ContextResolver
+
+    from credentials import jsonld
+
+    for name in ("complete", "simple"):
+        document = {k: v for k, v in load_vector(name).items() if k != "proof"}
+        plain = pyld_jsonld.normalize(
+            document,
+            {
+                **jsonld.CANONIZE_OPTIONS,
+                "documentLoader": document_loader,
+                "contextResolver": ContextResolver({}, document_loader),
+            },
+        )
+        assert canonize(document) == plain
+        assert canonize(document) == plain  # and again, from the identity cache
+
+
 @pytest.mark.parametrize(
     "url",
     [
