@@ -241,12 +241,26 @@ async def test_it_refuses_json_nested_past_the_parsers_depth(
     assert (await lena.receive_type("state"))["html"]
 
 
-class DownRedis:
-    """A cache or channel layer whose Redis is restarting."""
+def _refused() -> redis.ConnectionError:
+    return redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379.")
+
+
+class DownCache:
+    """The cache while its Redis is restarting: every call fails."""
 
     def __getattr__(self, name: str) -> Any:
         def fail(*args: Any, **kwargs: Any) -> Any:
-            raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379.")
+            raise _refused()
+
+        return fail
+
+
+class DownLayer:
+    """The channel layer while its Redis is restarting: every (async) call fails."""
+
+    def __getattr__(self, name: str) -> Any:
+        async def fail(*args: Any, **kwargs: Any) -> Any:
+            raise _refused()
 
         return fail
 
@@ -260,8 +274,8 @@ def test_a_chat_message_is_kept_and_committed_while_redis_restarts(
 ) -> None:
     """Neither the rate counter (the cache) nor the broadcast (the channel layer) being down
     loses the message or fails its sender; the room catches up by seq once Redis is back."""
-    monkeypatch.setattr(chat, "cache", DownRedis())
-    monkeypatch.setattr(events, "get_channel_layer", DownRedis)
+    monkeypatch.setattr(chat, "cache", DownCache())
+    monkeypatch.setattr(events, "get_channel_layer", DownLayer)
     with django_capture_on_commit_callbacks(execute=True):
         message = services.post_chat(live_session, learner, "Still here?", staff=False)
     assert ChatMessage.objects.get().pk == message.pk
