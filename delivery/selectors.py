@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.paginator import Page, Paginator
 from django.db.models import (
@@ -347,8 +347,10 @@ class GridModule:
     total: int
 
 
-@dataclass(frozen=True)
-class GridCell:
+class GridCell(NamedTuple):
+    """One learner in one module. A tuple: a page of the grid builds 2,500 of them, and a
+    frozen dataclass took a fifth of the page's time to construct."""
+
     done: int
     total: int
 
@@ -361,14 +363,13 @@ class GridCell:
 class GridRow:
     enrolment: Enrolment
     cells: list[GridCell]
+    # The row's sums, counted once as the row is built (the template and the CSV read them).
+    done: int = field(init=False)
+    total: int = field(init=False)
 
-    @property
-    def done(self) -> int:
-        return sum(c.done for c in self.cells)
-
-    @property
-    def total(self) -> int:
-        return sum(c.total for c in self.cells)
+    def __post_init__(self) -> None:
+        self.done = sum(c.done for c in self.cells)
+        self.total = sum(c.total for c in self.cells)
 
     @property
     def percent(self) -> int:
@@ -464,21 +465,26 @@ def cohort_grid(
     else:
         shown = list(enrolments)
 
-    counts: dict[tuple[int, int], int] = {
-        (learner_id, column): n
-        for learner_id, column, n in ResourceProgress.objects.filter(
+    # One aggregate over the shown learners' finished resources, by learner and module. By
+    # the modules' ids rather than a join to the course: the database then reads each progress
+    # row's resource only (half the time, SQLite, measured on a 50 x 50 page).
+    counts: dict[int, dict[int, int]] = defaultdict(dict)
+    for learner_id, module_id, n in (
+        ResourceProgress.objects.filter(
             learner_id__in=[e.learner_id for e in shown],
-            resource__module__course_id=cohort.course_id,
+            resource__module_id__in=[m.id for m in modules],
             completed_at__isnull=False,
         )
         .values("learner_id", "resource__module_id")
         .annotate(n=Count("id"))
         .values_list("learner_id", "resource__module_id", "n")
-    }
-    rows = [
-        GridRow(e, [GridCell(counts.get((e.learner_id, m.id), 0), m.total) for m in modules])
-        for e in shown
-    ]
+    ):
+        counts[learner_id][module_id] = n
+    columns = [(m.id, m.total) for m in modules]
+    rows = []
+    for e in shown:
+        finished = counts.get(e.learner_id, {})
+        rows.append(GridRow(e, [GridCell(finished.get(m, 0), total) for m, total in columns]))
     return Grid(modules, rows, paginated)
 
 
