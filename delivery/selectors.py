@@ -430,13 +430,19 @@ class GridCell(NamedTuple):
 class GridRow:
     enrolment: Enrolment
     cells: list[GridCell]
-    # The row's sums, counted once as the row is built (the template and the CSV read them).
+    # Worked out once as the row is built, not looked up cell by cell while the page renders:
+    # the row's sums (the template and the CSV read them), and how the row names the learner.
     done: int = field(init=False)
     total: int = field(init=False)
+    name: str = field(init=False)
+    active: bool = field(init=False)
 
     def __post_init__(self) -> None:
         self.done = sum(c.done for c in self.cells)
         self.total = sum(c.total for c in self.cells)
+        learner = self.enrolment.learner
+        self.name = learner.get_full_name() or learner.get_username()
+        self.active = self.enrolment.status == Enrolment.Status.ACTIVE
 
     @property
     def percent(self) -> int:
