@@ -14,8 +14,12 @@ from typing import Any, NamedTuple
 
 from django.core.paginator import Page, Paginator
 from django.db.models import (
+    BooleanField,
+    Case,
     Count,
     Exists,
+    ExpressionWrapper,
+    F,
     FilteredRelation,
     IntegerField,
     Max,
@@ -26,6 +30,7 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 
@@ -147,6 +152,10 @@ class _ModuleRow:
     last_opened: datetime | None
 
 
+# Resources as _resources reads them, by module: as the page lists them, and as the rules do.
+_Read = tuple[dict[int, list[ResourceItem]], dict[int, list[ResourceMark]]]
+
+
 @dataclass
 class _Catalogue:
     """The shape of some courses with one learner's counts: modules, not resources.
@@ -160,19 +169,18 @@ class _Catalogue:
     counts: dict[int, list[ModuleCount]]  # by course, in course order
 
 
-def _module_counts(
-    learner: Any, course_ids: Sequence[int]
-) -> tuple[dict[int, list[_ModuleRow]], dict[int, list[ModuleCount]]]:
+_MODULE_COLUMNS = ("id", "course_id", "course_unit_id", "key", "title", "summary")
+
+
+def _counted_modules(learner: Any, course_ids: Sequence[int]) -> QuerySet[Module, tuple[Any, ...]]:
     """The courses' modules in course order, each with its resources, the learner's finished
     ones, the minutes of the unfinished ones and when the learner last saw one they opened and
-    have not finished, counted by the database in one grouped query; and their prerequisites
-    (a second query)."""
+    have not finished, counted by the database in one grouped query."""
     # The learner's own progress on each resource: a join on (resource, learner), which is
     # unique, so counting resources through it counts each once.
     finished = Q(mine__completed_at__isnull=False)
     unfinished = Q(mine__completed_at__isnull=True)
-    modules: dict[int, list[_ModuleRow]] = defaultdict(list)
-    for row in (
+    return (
         Module.objects.filter(course_id__in=course_ids)
         .annotate(
             mine=FilteredRelation(
@@ -187,19 +195,47 @@ def _module_counts(
             # Resources never opened have no progress row: no time, which Max ignores.
             last_opened=Max("mine__last_seen_at", filter=unfinished),
         )
-        .values_list(
-            "id",
-            "course_id",
-            "course_unit_id",
-            "key",
-            "title",
-            "summary",
-            "total",
-            "done",
-            "minutes_left",
-            "last_opened",
-        )
+        .values_list(*_MODULE_COLUMNS, "total", "done", "minutes_left", "last_opened")
+    )
+
+
+def _tallied_modules(course_ids: Sequence[int], read: _Read) -> list[tuple[Any, ...]]:
+    """As _counted_modules, counted here from `read`: every resource of the courses."""
+    items, marks = read
+    rows = []
+    for row in (
+        Module.objects.filter(course_id__in=course_ids)
+        .order_by("course_unit__position", "position", "id")
+        .values_list(*_MODULE_COLUMNS)
     ):
+        module_items = items.get(row[0], [])
+        opened = [m.last_opened for m in marks.get(row[0], []) if m.last_opened]
+        rows.append(
+            (
+                *row,
+                len(module_items),
+                sum(i.done for i in module_items),
+                sum(i.minutes for i in module_items if not i.done),
+                max(opened) if opened else None,
+            )
+        )
+    return rows
+
+
+def _module_counts(
+    learner: Any, course_ids: Sequence[int], read: _Read | None = None
+) -> tuple[dict[int, list[_ModuleRow]], dict[int, list[ModuleCount]]]:
+    """The courses' modules with the learner's counts (see _counted_modules), and their
+    prerequisites: two queries. With `read`, every resource of the courses as _resources read
+    them, the counts come from those rows instead: the resource page lists every resource
+    anyway, and the database need not count them as well."""
+    rows = (
+        _counted_modules(learner, course_ids)
+        if read is None
+        else _tallied_modules(course_ids, read)
+    )
+    modules: dict[int, list[_ModuleRow]] = defaultdict(list)
+    for row in rows:
         module = _ModuleRow(*row)
         modules[module.course_id].append(module)
 
@@ -220,7 +256,9 @@ def _module_counts(
     return modules, counts
 
 
-def _load_catalogue(learner: Any, course_ids: Sequence[int]) -> _Catalogue:
+def _load_catalogue(
+    learner: Any, course_ids: Sequence[int], read: _Read | None = None
+) -> _Catalogue:
     course_units: dict[int, list[CourseUnit]] = defaultdict(list)
     for cu in (
         CourseUnit.objects.filter(course_id__in=course_ids)
@@ -228,36 +266,32 @@ def _load_catalogue(learner: Any, course_ids: Sequence[int]) -> _Catalogue:
         .order_by("position", "id")
     ):
         course_units[cu.course_id].append(cu)
-    modules, counts = _module_counts(learner, course_ids)
+    modules, counts = _module_counts(learner, course_ids, read)
     return _Catalogue(course_units, modules, counts)
 
 
-def _resources(
-    learner: Any, module_ids: set[int]
-) -> tuple[dict[int, list[ResourceItem]], dict[int, list[ResourceMark]]]:
-    """The resources of the modules shown open, in order: as the page lists them, and as
-    resume_at reads them (finished, or when last seen if opened and unfinished)."""
+def _resources(learner: Any, modules: Q) -> _Read:
+    """The resources of the modules shown open (`modules`: a filter on resources), in order:
+    as the page lists them, and as resume_at reads them (finished, or when last seen if
+    opened and unfinished)."""
     items: dict[int, list[ResourceItem]] = defaultdict(list)
     marks: dict[int, list[ResourceMark]] = defaultdict(list)
-    if not module_ids:
-        return items, marks
-    for module_id, resource_id, title, kind, minutes, completed_at, last_seen_at in (
-        Resource.objects.filter(module_id__in=module_ids)
-        .annotate(mine=FilteredRelation("progress", condition=Q(progress__learner=learner)))
-        .order_by("position", "id")
-        .values_list(
-            "module_id",
-            "id",
-            "title",
-            "kind",
-            "estimated_minutes",
-            "mine__completed_at",
-            "mine__last_seen_at",
+    # Done as a flag and the time only of what is opened and unfinished: the resource page
+    # reads a whole course, and turning every finished resource's time into a datetime was
+    # most of this query's cost there.
+    unfinished = Q(mine__completed_at__isnull=True)
+    for module_id, resource_id, title, kind, minutes, done, last_opened in (
+        Resource.objects.filter(modules)
+        .annotate(
+            mine=FilteredRelation("progress", condition=Q(progress__learner=learner)),
+            done=ExpressionWrapper(~unfinished, output_field=BooleanField()),
+            last_opened=Case(When(unfinished, then=F("mine__last_seen_at"))),
         )
+        .order_by("position", "id")
+        .values_list("module_id", "id", "title", "kind", "estimated_minutes", "done", "last_opened")
     ):
-        done = completed_at is not None
         items[module_id].append(ResourceItem(resource_id, title, kind, minutes, done))
-        marks[module_id].append(ResourceMark(resource_id, done, None if done else last_seen_at))
+        marks[module_id].append(ResourceMark(resource_id, done, last_opened))
     return items, marks
 
 
@@ -373,9 +407,17 @@ def learner_playlists(
     if not enrolments:
         return []
     course_ids = sorted({e.cohort.course_id for e in enrolments})
-    catalogue = _load_catalogue(learner, course_ids)
-    plans = [_plan(e, catalogue, expand=expand, open_module=open_module) for e in enrolments]
-    resources, marks = _resources(learner, set().union(*(p.unfolded for p in plans)))
+    if expand == "all":
+        # Every resource shown: read them first, and count them as they are.
+        read = _resources(learner, Q(module__course_id__in=course_ids))
+        catalogue = _load_catalogue(learner, course_ids, read)
+        plans = [_plan(e, catalogue, expand=expand, open_module=open_module) for e in enrolments]
+    else:
+        catalogue = _load_catalogue(learner, course_ids)
+        plans = [_plan(e, catalogue, expand=expand, open_module=open_module) for e in enrolments]
+        unfolded = set().union(*(p.unfolded for p in plans))
+        read = _resources(learner, Q(module_id__in=unfolded)) if unfolded else ({}, {})
+    resources, marks = read
     return [_playlist(p, catalogue, resources, marks, expand=expand) for p in plans]
 
 
