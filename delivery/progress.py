@@ -1,22 +1,40 @@
-"""Completion and locking, computed from a course's shape and one learner's finished resources.
+"""Completion, locking and where to continue, computed from a course's modules with one
+learner's counts of finished resources.
 
-Pure: no ORM. Selectors load the rows in a fixed number of queries and hand them here, so the
-rules are the same on the dashboard, the course page, the trainer's grid and the CSV.
+Pure: no ORM. Selectors have the database count each module's resources and the learner's
+finished ones, and hand the counts here, so the rules are the same on the dashboard, the course
+page, the resource page and the assessment pages that check locking.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 
 
 @dataclass(frozen=True)
-class ModuleShape:
+class ModuleCount:
+    """A module as the rules see it: its resources, how many of them one learner finished, and
+    when they last saw one they opened and have not finished (None if none)."""
+
     id: int
     title: str
-    resource_ids: tuple[int, ...]
+    total: int
+    done: int
     prerequisite_ids: tuple[int, ...] = ()
+    last_opened: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ResourceMark:
+    """One resource of a module, as the learner left it."""
+
+    id: int
+    done: bool
+    # When the learner last saw it, if they opened it and have not finished it.
+    last_opened: datetime | None = None
 
 
 @dataclass
@@ -55,13 +73,10 @@ class CourseState:
         return self.done >= self.total
 
 
-def course_state(modules: Sequence[ModuleShape], completed: Iterable[int]) -> CourseState:
-    finished = set(completed)
+def course_state(modules: Sequence[ModuleCount]) -> CourseState:
+    """Each module's progress, and what locks it: its prerequisites not yet complete."""
+    states = {m.id: ModuleState(m.id, m.total, m.done) for m in modules}
     titles = {m.id: m.title for m in modules}
-    states = {
-        m.id: ModuleState(m.id, len(m.resource_ids), sum(r in finished for r in m.resource_ids))
-        for m in modules
-    }
     for m in modules:
         states[m.id].locked_by = [
             titles[p] for p in m.prerequisite_ids if p in states and not states[p].complete
@@ -71,24 +86,30 @@ def course_state(modules: Sequence[ModuleShape], completed: Iterable[int]) -> Co
     return CourseState(states, total, done)
 
 
-def next_resource(
-    modules: Sequence[ModuleShape],
-    state: CourseState,
-    completed: Iterable[int],
-    last_opened: Mapping[int, datetime] | None = None,
-) -> int | None:
-    """Where to continue: the most recently opened unfinished resource in an open module, else
-    the first unfinished resource in course order in an open module."""
-    finished = set(completed)
-    open_resources = [
-        r
-        for m in modules
-        if not state.modules[m.id].locked
-        for r in m.resource_ids
-        if r not in finished
-    ]
-    if last_opened:
-        started = [r for r in open_resources if r in last_opened]
+def continue_in(modules: Sequence[ModuleCount], state: CourseState) -> tuple[int | None, bool]:
+    """The module to continue in, and whether at a resource the learner opened.
+
+    The rule, over the course's resources: the most recently opened unfinished resource in an
+    open module; else the first unfinished resource, in course order, in an open module. The
+    first is in the open module last opened (of two opened at the same moment, the first in
+    the course); the second in the first open module not complete. `modules` in course order.
+    resume_at then finds the resource among that module's resources.
+    """
+    open_modules = [m for m in modules if not state.modules[m.id].locked]
+    started = [(m.last_opened, m.id) for m in open_modules if m.last_opened is not None]
+    if started:
+        return max(started, key=itemgetter(0))[1], True
+    for m in open_modules:
+        if not state.modules[m.id].complete:
+            return m.id, False
+    return None, False
+
+
+def resume_at(resources: Sequence[ResourceMark], opened: bool) -> int | None:
+    """The resource to continue at in the module continue_in chose (`resources` in order):
+    the one last opened and unfinished if `opened`, else the first unfinished."""
+    if opened:
+        started = [(r.last_opened, r.id) for r in resources if r.last_opened and not r.done]
         if started:
-            return max(started, key=lambda r: last_opened[r])
-    return open_resources[0] if open_resources else None
+            return max(started, key=itemgetter(0))[1]
+    return next((r.id for r in resources if not r.done), None)

@@ -109,8 +109,9 @@ def test_the_dashboard_query_count_does_not_grow_with_courses_or_resources(
             resources = ResourceFactory.create_batch(10, module=module)
             mark_resource_done(learner, resources[0])
     client = client_for(learner)
-    # session, user, roles, enrolments, the catalogue (4), progress (2), announcements
-    with django_assert_max_num_queries(11):
+    # user, roles, enrolments, the courses (units; modules with the learner's counts;
+    # prerequisites), the resources of the modules in hand, announcements, live sessions
+    with django_assert_max_num_queries(9):
         response = client.get("/learn/")
     assert response.content.count(b'class="card playlist"') == 5
 
@@ -159,3 +160,18 @@ def test_messages_are_a_list_inside_a_live_region(
     assert "Announcement posted" in html
     assert '<div role="status"><ul class="messages">' in html
     assert '<ul class="messages" role=' not in html
+
+
+def test_it_continues_at_the_resource_opened_last_across_modules(
+    client_for: Any, learner: Any, course_with_modules: dict[str, Any]
+) -> None:
+    """The most recently opened unfinished resource wins over one opened earlier in an
+    earlier module, once the module it is in is open."""
+    for key in ("a", "b"):
+        mark_resource_done(learner, course_with_modules[key])
+    extra = ResourceFactory(module=course_with_modules["second"], title="Spills", position=2)
+    record_resource_opened(learner, extra)
+    client = client_for(learner)
+    assert "Continue: Spills" in client.get("/learn/").content.decode()
+    record_resource_opened(learner, course_with_modules["c"])  # opened later
+    assert "Continue: Sharps" in client.get("/learn/").content.decode()
