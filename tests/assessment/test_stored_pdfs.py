@@ -332,3 +332,20 @@ def test_an_export_of_many_stored_records_takes_a_bounded_number_of_queries(
         RecordPdf.objects.filter(fingerprint__in=[current_state(k) for k in records(0)]).count()
         == 90
     )
+
+
+def test_the_backfill_command_renders_only_what_is_not_stored(assessed: dict[str, Any]) -> None:
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("render_record_pdfs", stdout=out)
+    records = RecordPdf.objects.count()  # each unit of the learner's course is a record
+    assert records >= 1
+    assert f"{records} records, " in out.getvalue()
+    assert f"Rendered and stored {records}; 0 were already stored." in out.getvalue()
+    key = key_of(assessed)
+    assert RecordPdf.objects.get(unit_id=key.unit_id).fingerprint == current_state(key)
+
+    out = io.StringIO()
+    call_command("render_record_pdfs", "--cohort", str(assessed["cohort"].pk), stdout=out)
+    assert f"Rendered and stored 0; {records} were already stored." in out.getvalue()
