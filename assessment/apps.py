@@ -20,3 +20,9 @@ class AssessmentConfig(AppConfig):
         from delivery.signals import demo_seeded
 
         demo_seeded.connect(demo.seed, dispatch_uid="assessment.demo.seed")
+
+        # A changed record's PDF is rendered in the background, for exports to pack.
+        from assessment.records.changes import on_record_changed
+        from assessment.signals import record_changed
+
+        record_changed.connect(on_record_changed, dispatch_uid="assessment.records.changes")

@@ -504,6 +504,48 @@ class RecordExport(models.Model):
         return f"Export {self.public_id} ({self.get_status_display()})"
 
 
+def record_pdf_upload_to(instance: Any, filename: str) -> str:
+    """A random key, like evidence: never served by URL, never guessable, never overwritten."""
+    return f"record-pdfs/{secrets.token_hex(2)}/{secrets.token_hex(16)}.pdf"
+
+
+class RecordPdf(models.Model):
+    """A stored rendering of one record's PDF, for the state its `fingerprint` names.
+
+    Derived data: rendered in the background when the record changes, packed by bulk exports
+    only while the record's current fingerprint is the same (records/stored.py), deleted with
+    the record's evidence when it is purged. Private like evidence: the file is in the
+    default storage, served only through the permission-checked record views."""
+
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
+    # SHA-256 over what the PDF shows (the record JSON it carries, what only the page shows,
+    # the renderer's version): records/pdf.py `fingerprint`.
+    fingerprint = models.CharField(max_length=64)
+    file = models.FileField(upload_to=record_pdf_upload_to, max_length=255)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64, help_text="Of the stored bytes, checked on reading")
+    # The time the PDF says it was produced, and when the record was read for it: a newer
+    # rendering replaces the ones read before it.
+    generated_at = models.DateTimeField()
+    loaded_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["learner", "cohort", "unit", "fingerprint"],
+                name="record_pdf_once_per_state",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"PDF of record {self.learner_id}/{self.cohort_id}/{self.unit_id}"
+
+
 class LegalHold(models.Model):
     """Stops any deletion of a learner's records (all units, or one) until released."""
 

@@ -48,6 +48,17 @@ def build_record_export(self: Any, export_id: int) -> str:
     return build(export_id, take_over=redelivered)
 
 
+@shared_task(name="assessment.tasks.render_record_pdf", acks_late=True)
+def render_record_pdf(learner_id: int, cohort_id: int, unit_id: int) -> str:
+    """Render and store one record's PDF after it changed (records/stored.py), so that exports
+    pack it instead of rendering it. Idempotent: a record whose stored PDF is already its
+    state renders nothing."""
+    from assessment.records.stored import refresh_record_pdf
+    from delivery.records import RecordKey
+
+    return refresh_record_pdf(RecordKey(learner_id, cohort_id, unit_id))
+
+
 @shared_task(name="assessment.tasks.resume_stale_exports", acks_late=True)
 def resume_stale_exports() -> int:
     """Re-enqueue exports whose job was lost (no heartbeat, or queued, for ten minutes)."""

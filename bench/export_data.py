@@ -7,6 +7,12 @@ the scratch storage; an outcome and one audit event per record). `python -m benc
 export` runs the export job in this process and reports its time, its archive, and the process's
 peak RSS (`resource.getrusage(RUSAGE_SELF).ru_maxrss`, the kernel's high-water mark) beside the
 RSS just before the job. Each prints one JSON line that bench/export.py reads.
+
+`python -m bench.export_data prerender` stores every record's PDF as a deployment has them:
+rendered in the background after each record changed (here all at once, in parallel, by the
+same code: `stored.render_missing`), before any export starts. `export AUDITOR cold` first
+deletes every stored PDF, so the export renders them all (in parallel); it also reports the
+peak RSS of the largest render process (`RUSAGE_CHILDREN`: its processes have ended by then).
 """
 
 from __future__ import annotations
@@ -167,14 +173,36 @@ def build(count: int) -> dict[str, Any]:
     }
 
 
-def export(auditor_id: int) -> dict[str, Any]:
+def prerender() -> dict[str, Any]:
+    from assessment.records.access import RecordScope
+    from assessment.records.selectors import RecordFilters, row_key, search_records
+    from assessment.records.stored import render_missing, render_processes
+
+    rows = search_records(RecordScope(everything=True), RecordFilters())
+    keys = [row_key(row) for row in rows.iterator(chunk_size=2000)]
+    started = time.perf_counter()
+    counts = render_missing(keys)
+    return {
+        "seconds": time.perf_counter() - started,
+        "processes": render_processes(),
+        **counts,
+    }
+
+
+def export(auditor_id: int, cold: bool = False) -> dict[str, Any]:
     from django.contrib.auth import get_user_model
 
-    from assessment.models import RecordExport
+    from assessment.models import RecordExport, RecordPdf
     from assessment.records import exports
     from assessment.records.pdf import render_record_pdf
     from assessment.records.selectors import RecordFilters, load_record, search_records
+    from assessment.records.stored import delete_stored_pdfs, render_processes
+    from delivery.records import RecordKey
 
+    if cold:
+        rows = RecordPdf.objects.values_list("learner_id", "cohort_id", "unit_id")
+        delete_stored_pdfs([RecordKey(*row) for row in rows])
+    stored_before = RecordPdf.objects.count()
     auditor = get_user_model().objects.get(pk=auditor_id)
     # As a worker would be after its first job: modules imported, fonts and stylesheet loaded.
     scope = exports.record_scope(auditor)
@@ -192,13 +220,21 @@ def export(auditor_id: int) -> dict[str, Any]:
     return {
         "seconds": seconds,
         "records": made.done,
+        "stored_before": stored_before,
+        "processes": render_processes(),
         "archive_bytes": made.size,
         "rss_before_mib": rss_before,
         "peak_rss_mib": _peak_mib(),
+        "pool_peak_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
 
 
 if __name__ == "__main__":
     _setup()
-    result = build(int(sys.argv[2])) if sys.argv[1] == "build" else export(int(sys.argv[2]))
+    if sys.argv[1] == "build":
+        result = build(int(sys.argv[2]))
+    elif sys.argv[1] == "prerender":
+        result = prerender()
+    else:
+        result = export(int(sys.argv[2]), cold=sys.argv[3:] == ["cold"])
     print(json.dumps(result))

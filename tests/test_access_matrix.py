@@ -718,7 +718,7 @@ def world(
     # and tests/credentials/test_certificate.py): a stand-in saves seconds per PDF.
     stand_ins = pytest.MonkeyPatch()
     stand_ins.setattr("assessment.records.pdf.render_record_pdf", _stand_in_pdf)
-    stand_ins.setattr("assessment.records.exports.render_record_pdf", _stand_in_pdf)
+    stand_ins.setattr("assessment.records.pdf.render_job", _stand_in_pdf)  # exports render jobs
     stand_ins.setattr("credentials.certificate.render_certificate_pdf", _stand_in_pdf)
     with django_db_blocker.unblock():
         outer = transaction.atomic()

@@ -23,6 +23,8 @@ from django.utils import timezone
 
 from assessment.audit.services import record_event
 from assessment.models import Evidence, LegalHold, Outcome
+from assessment.signals import record_changed
+from delivery.records import RecordKey
 
 
 def add_months(value: datetime, months: int) -> datetime:
@@ -108,6 +110,9 @@ def purge(evidence: Evidence, *, policy: Policy, actor: Any | None) -> bool:
                 "policy": policy.describe(),
             },
         )
+        # Stored renderings of the record's PDF show the file's thumbnail: they go with it.
+        key = RecordKey(locked.attempt.learner_id, locked.attempt.cohort_id, unit_id)
+        record_changed.send(sender=Evidence, key=key, reason="evidence_purged")
         storage = locked.file.storage
 
         # Bytes go only once the row says so; a failed delete leaves an orphan file (listed

@@ -90,6 +90,8 @@ from assessment.evidence.rules import (
     media_length,
 )
 from assessment.models import Attempt, Evidence, Item
+from assessment.signals import record_changed
+from delivery.records import RecordKey
 
 logger = logging.getLogger(__name__)
 
@@ -235,6 +237,7 @@ def add_evidence(
                     "content_type": content_type,
                 },
             )
+            _changed(attempt)
     except BaseException:
         evidence.file.delete(save=False)
         raise
@@ -283,6 +286,7 @@ def withdraw_evidence(evidence: Evidence, *, by: Any) -> Evidence:
             unit=attempt.task.unit,
             data={"attempt": attempt.pk, "name": current.original_name, "sha256": current.sha256},
         )
+        _changed(attempt)
     evidence.withdrawn_at = current.withdrawn_at
     return evidence
 
@@ -326,7 +330,14 @@ def move_evidence(evidence: Evidence, *, item: Item | None, by: Any) -> Evidence
                 "to": item.key if item else None,
             },
         )
+        _changed(attempt)
     return current
+
+
+def _changed(attempt: Attempt) -> None:
+    """Inside the change's transaction: the record's PDF shows its evidence (`record_changed`)."""
+    key = RecordKey(attempt.learner_id, attempt.cohort_id, attempt.task.unit_id)
+    record_changed.send(sender=Evidence, key=key, reason="evidence")
 
 
 def active_evidence(attempt: Attempt) -> QuerySet[Evidence]:

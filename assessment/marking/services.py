@@ -23,8 +23,9 @@ from assessment.audit.services import record_event
 from assessment.evidence.services import FileTooLarge, clean_name, digest, max_upload_bytes, sniff
 from assessment.models import Attempt, Judgement, Outcome, OutcomeDocument, Task
 from assessment.services import attempts_allowed
-from assessment.signals import unit_outcome_recorded
+from assessment.signals import record_changed, unit_outcome_recorded
 from delivery.models import Cohort, Enrolment
+from delivery.records import RecordKey
 
 ASSESSOR_DECLARATION = (
     "I declare that my judgement is fair, valid, reliable and flexible, and based on sufficient, "
@@ -201,6 +202,8 @@ def mark_attempt(
             "declaration": ASSESSOR_DECLARATION,
         },
     )
+    record = RecordKey(attempt.learner_id, attempt.cohort_id, attempt.task.unit_id)
+    record_changed.send(sender=Attempt, key=record, reason="judgement")
     _tell_learner_marked(attempt)
     return attempt
 
@@ -400,4 +403,8 @@ def _record_outcome(
         },
     )
     transaction.on_commit(lambda: unit_outcome_recorded.send(sender=Outcome, outcome_id=outcome.pk))
+    # After the signal above: in the embedded mode its credential is issued first, so the PDF
+    # rendered for this change already shows it.
+    key = RecordKey(outcome.learner_id, outcome.cohort_id, outcome.unit_id)
+    record_changed.send(sender=Outcome, key=key, reason="outcome")
     return outcome

@@ -10,6 +10,13 @@ queries and memory stay bounded):
     records/<learner id>-<unit code>-<cohort id>/record.json
     records/<learner id>-<unit code>-<cohort id>/evidence/<attempt number>/<original name>
 
+Each record's PDF is the stored rendering of its present state when there is one (rendered in
+the background when the record changed: records/stored.py): the record JSON the export writes
+anyway gives its fingerprint, so finding them costs one query per batch. The others are rendered
+in parallel across processes (`stored.PdfRenderer`) while the job packs, a batch ahead, and are
+stored for the next export. A PDF is the same bytes whoever rendered it, and the manifest's
+SHA-256 is of the bytes packed.
+
 and at the root `audit-events.json` (the records' audit events), `manifest.csv` and
 `manifest.json` (path, size and SHA-256 of every other file in the archive; for evidence also
 the SHA-256 recorded at upload and whether it matched, or "missing" when the file has gone from
@@ -34,6 +41,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 from typing import IO, Any
@@ -50,13 +58,31 @@ from django.utils import timezone
 from assessment.audit.services import record_event
 from assessment.models import Evidence, RecordExport
 from assessment.records.access import record_scope
-from assessment.records.pdf import event_json, json_bytes, record_json, render_record_pdf
+from assessment.records.pdf import (
+    event_json,
+    fingerprint,
+    json_bytes,
+    prepare_render,
+    record_json,
+    renderer_identity,
+)
+from assessment.records.pdf import (
+    render_record_pdf as render_record_pdf,  # kept importable: tests stand in for it
+)
 from assessment.records.selectors import (
     Record,
     RecordFilters,
     load_records,
     row_key,
     search_records,
+)
+from assessment.records.stored import (
+    RENDER_TIMEOUT_SECONDS,
+    PdfRenderer,
+    Rendered,
+    read_stored,
+    store_pdfs,
+    stored_pdfs,
 )
 from delivery.records import RecordKey
 from delivery.roles import Role, roles_of
@@ -375,12 +401,11 @@ def _pieces(head: str, handle: IO[str], tail: str) -> Iterator[str]:
     yield tail
 
 
-def write_record(writer: ArchiveWriter, record: Record) -> None:
-    """One record's folder: its JSON, its PDF (carrying the same JSON), its evidence."""
+def write_record(writer: ArchiveWriter, record: Record, document: bytes, pdf: bytes) -> None:
+    """One record's folder: its JSON (`document`), its PDF (carrying the same JSON), its
+    evidence."""
     folder = record_folder(record)
-    document = json_bytes(record_json(record))
     writer.write_bytes(f"{folder}/record.json", document, kind="record-json", compress=True)
-    pdf = render_record_pdf(record, document=document)
     writer.write_bytes(f"{folder}/record.pdf", pdf, kind="record-pdf", compress=False)
     taken: dict[int, set[str]] = {}
     for entry in record.tasks:
@@ -390,6 +415,47 @@ def write_record(writer: ArchiveWriter, record: Record) -> None:
                 names = taken.setdefault(number, set())
                 name = _unique(_safe_part(evidence.original_name, f"file-{evidence.pk}"), names)
                 writer.write_evidence(f"{folder}/evidence/{number}/{name}", evidence)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    handle: Any  # .get(timeout) -> the PDF's bytes
+    generated: datetime
+
+
+@dataclass
+class _Batch:
+    """One batch of records ready to pack: each with its JSON and its PDF, stored bytes or a
+    render under way."""
+
+    records: list[Record]
+    documents: list[bytes]
+    states: list[str]
+    pdfs: list[bytes | _Pending]  # stored bytes, or a render under way
+    loaded_at: datetime
+
+
+def _prepare(keys: Sequence[RecordKey], renderer: PdfRenderer, identity: str) -> _Batch:
+    """Load a batch, find its stored PDFs that are the records' present state, and start
+    rendering the others. A fixed number of queries whatever the batch's size."""
+    loaded_at = timezone.now()
+    records = load_records(keys)
+    documents = [json_bytes(record_json(record)) for record in records]
+    states = [
+        fingerprint(record, document, renderer=identity)
+        for record, document in zip(records, documents, strict=True)
+    ]
+    stored = stored_pdfs({r.key: state for r, state in zip(records, states, strict=True)})
+    pdfs: list[Any] = []
+    for record, document in zip(records, documents, strict=True):
+        row = stored.get(record.key)
+        data = read_stored(row) if row is not None else None
+        if data is None:
+            job = prepare_render(record, document=document, generated=timezone.now())
+            pdfs.append(_Pending(renderer.submit(job), job.generated))
+        else:
+            pdfs.append(data)
+    return _Batch(records, documents, states, pdfs, loaded_at)
 
 
 def _batches(keys: Sequence[RecordKey], size: int) -> Iterator[Sequence[RecordKey]]:
@@ -464,24 +530,22 @@ def _build(export: RecordExport, run: int) -> None:
     export.total = len(keys)
     storage = export.archive.storage
     tmp_dir = getattr(settings, "FILE_UPLOAD_TEMP_DIR", None)
+    identity = renderer_identity()
     with tempfile.TemporaryFile(dir=tmp_dir, suffix=".zip") as tmp:
-        with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
+        with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf, PdfRenderer() as renderer:
             writer = ArchiveWriter(zf)
             try:
-                seen: set[tuple[int, int]] = set()
-                done = 0
-                reported = time.monotonic()
+                state = _Packing(export.pk, run, writer)
+                # A batch ahead: the pool renders the next batch's missing PDFs while this
+                # process packs the one before.
+                waiting: _Batch | None = None
                 for batch in _batches(keys, BATCH_SIZE):
-                    for number, record in enumerate(load_records(batch), start=1):
-                        write_record(writer, record)
-                        pair = (record.key.learner_id, record.key.unit_id)
-                        if pair not in seen:  # events belong to a learner and unit
-                            seen.add(pair)
-                            writer.add_events(record.events, record.key)
-                        if number == len(batch) or time.monotonic() - reported >= PROGRESS_EVERY:
-                            _progress(export.pk, run, done + number, writer.missing)
-                            reported = time.monotonic()
-                    done += len(batch)
+                    prepared = _prepare(batch, renderer, identity)
+                    if waiting is not None:
+                        state.pack(waiting)
+                    waiting = prepared
+                if waiting is not None:
+                    state.pack(waiting)
                 writer.finish(export)
             finally:
                 writer.close()
@@ -493,6 +557,39 @@ def _build(export: RecordExport, run: int) -> None:
         tmp.seek(0)
         name = storage.save(f"exports/{archive_name(export)}", File(tmp, name="archive.zip"))
     _finish(export, run, name=name, size=size, sha256=digest.hexdigest(), missing=writer.missing)
+
+
+class _Packing:
+    """Writes prepared batches in order, reports progress as records are packed (not as they
+    are loaded or rendered), and stores the PDFs this export had to render."""
+
+    def __init__(self, export_id: int, run: int, writer: ArchiveWriter) -> None:
+        self.export_id, self.run, self.writer = export_id, run, writer
+        self.seen: set[tuple[int, int]] = set()
+        self.done = 0
+        self.reported = time.monotonic()
+
+    def pack(self, batch: _Batch) -> None:
+        rendered = []
+        count = len(batch.records)
+        for number, (record, document, state, pdf) in enumerate(
+            zip(batch.records, batch.documents, batch.states, batch.pdfs, strict=True), start=1
+        ):
+            if isinstance(pdf, _Pending):
+                data: bytes = pdf.handle.get(timeout=RENDER_TIMEOUT_SECONDS)
+                rendered.append(Rendered(record.key, state, data, pdf.generated))
+            else:
+                data = pdf
+            write_record(self.writer, record, document, data)
+            pair = (record.key.learner_id, record.key.unit_id)
+            if pair not in self.seen:  # events belong to a learner and unit
+                self.seen.add(pair)
+                self.writer.add_events(record.events, record.key)
+            if number == count or time.monotonic() - self.reported >= PROGRESS_EVERY:
+                _progress(self.export_id, self.run, self.done + number, self.writer.missing)
+                self.reported = time.monotonic()
+        self.done += count
+        store_pdfs(rendered, loaded_at=batch.loaded_at)
 
 
 def _progress(export_id: int, run: int, done: int, missing: int) -> None:

@@ -7,26 +7,37 @@ renders templates/assessment/records/record_pdf.html (which includes the page's 
 thumbnails as data: URIs, a manifest of the evidence files with their SHA-256, and the JSON
 attached. It fetches through `pdf_assets.AssetsURLFetcher`: our bundled fonts and the data:
 URIs made here, nothing else.
+
+Rendering is two steps so that the slow one can run in another process: `prepare_render` (the
+HTML, from the loaded record, in the process that has the database) and `render_job` (WeasyPrint
+only: no database, no storage). The PDF's bytes depend only on the `RenderJob`, so a PDF rendered
+in a pool process, a Celery worker or here is the same file for the same job. `fingerprint` names
+the record's state as the PDF shows it: stored renderings (records/stored.py) are keyed by it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import threading
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 from weasyprint import CSS, HTML, Attachment
+from weasyprint import __version__ as weasyprint_version
 from weasyprint.text.fonts import FontConfiguration
 
 from assessment.records.pdf_assets import FONTS_DIR, AssetsURLFetcher
 from assessment.records.selectors import Record
+from delivery.records import record_sections
 
 TEMPLATE = "assessment/records/record_pdf.html"
 STYLESHEET = Path(__file__).resolve().parents[2] / "templates/assessment/records/record_pdf.css"
@@ -36,6 +47,9 @@ SCHEMA = "https://flipside.example/schemas/assessment-record/1"
 # A thumbnail bigger than this is not a thumbnail: it is left out rather than embedded.
 MAX_THUMBNAIL_BYTES = 512 * 1024
 _IMAGE_TYPES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
+# Raise when this module changes what a PDF shows in a way its templates and stylesheet do not
+# (a label, a thumbnail rule): every stored rendering then counts as stale.
+RENDERER_VERSION = "1"
 
 
 # --- JSON -----------------------------------------------------------------------------------
@@ -269,8 +283,11 @@ def _name(user: Any) -> str:
     return str(user.get_full_name() or user.get_username())
 
 
-def record_html(record: Record, fetcher: AssetsURLFetcher) -> str:
-    """The PDF's HTML. Every thumbnail becomes a data: URI that `fetcher` will serve."""
+def record_html(
+    record: Record, fetcher: AssetsURLFetcher, *, generated: datetime | None = None
+) -> str:
+    """The PDF's HTML, produced at `generated` (now by default). Every thumbnail becomes a data:
+    URI that `fetcher` will serve."""
     manifest = []
     for entry in record.tasks:
         for a in entry["attempts"]:
@@ -278,7 +295,7 @@ def record_html(record: Record, fetcher: AssetsURLFetcher) -> str:
                 if e.thumbnail:
                     e.thumbnail_src = thumbnail_uri(e, fetcher)
                 manifest.append({"task": entry["task"], "attempt": a["attempt"], "evidence": e})
-    generated = timezone.localtime()
+    generated = timezone.localtime(generated)
     context = {
         "record": record,
         "provider_name": settings.PROVIDER_NAME,
@@ -314,33 +331,50 @@ def _stylesheet() -> tuple[CSS, FontConfiguration]:
     return _assets.stylesheet, _assets.font_config
 
 
-def render_record_pdf(
+@dataclass(frozen=True)
+class RenderJob:
+    """Everything WeasyPrint needs to draw one record's PDF, and nothing that needs the
+    database: picklable, so a pool process can render it. Same job, same bytes."""
+
+    html: str
+    document: bytes  # the record JSON, attached as `record.json`
+    generated: datetime  # the time the PDF says it was produced
+    data_uris: tuple[tuple[bytes, str], ...]  # thumbnails the HTML names as data: URIs
+
+
+def prepare_render(
     record: Record,
     *,
-    url_fetcher: AssetsURLFetcher | None = None,
     document: bytes | None = None,
-) -> bytes:
-    """The record as a PDF/A-3b, tagged, `lang="en-AU"` document on A4, with the record JSON
-    attached as `record.json` (its source data). `document` is that JSON when the caller has
-    already made it (the export writes the same bytes beside the PDF)."""
+    generated: datetime | None = None,
+    url_fetcher: AssetsURLFetcher | None = None,
+) -> RenderJob:
+    """The record's `RenderJob`: its HTML (thumbnails read from storage here) and JSON."""
     fetcher = url_fetcher or AssetsURLFetcher()
-    stylesheet, font_config = _stylesheet()
+    when = generated or timezone.now()
     body = document if document is not None else json_bytes(record_json(record))
-    now = timezone.now()
+    html = record_html(record, fetcher, generated=when)
+    return RenderJob(html, body, when, fetcher.data_uris())
+
+
+def render_job(job: RenderJob, *, url_fetcher: AssetsURLFetcher | None = None) -> bytes:
+    """The PDF of `job` (WeasyPrint only). Its dates (the text's "produced", the metadata, the
+    attachment's) are all `job.generated`, and the PDF's identifier is a hash of its content,
+    so the bytes depend on the job alone."""
+    fetcher = url_fetcher or AssetsURLFetcher()
+    for data, media_type in job.data_uris:
+        fetcher.allow_data_uri(data, media_type)
+    stylesheet, font_config = _stylesheet()
     attachment = Attachment(
-        url=fetcher.allow_data_uri(body, JSON_MEDIA_TYPE),
+        url=fetcher.allow_data_uri(job.document, JSON_MEDIA_TYPE),
         url_fetcher=fetcher,
         name=ATTACHMENT_NAME,
         description="This assessment record as JSON: everything the PDF shows",
-        created=now,
-        modified=now,
+        created=job.generated,
+        modified=job.generated,
         relationship="Source",
     )
-    html = HTML(
-        string=record_html(record, fetcher),
-        base_url=str(FONTS_DIR) + "/",
-        url_fetcher=fetcher,
-    )
+    html = HTML(string=job.html, base_url=str(FONTS_DIR) + "/", url_fetcher=fetcher)
     pdf: bytes = html.write_pdf(
         stylesheets=[stylesheet],
         font_config=font_config,
@@ -349,3 +383,63 @@ def render_record_pdf(
         pdf_tags=True,
     )
     return pdf
+
+
+def render_record_pdf(
+    record: Record,
+    *,
+    url_fetcher: AssetsURLFetcher | None = None,
+    document: bytes | None = None,
+    generated: datetime | None = None,
+) -> bytes:
+    """The record as a PDF/A-3b, tagged, `lang="en-AU"` document on A4, with the record JSON
+    attached as `record.json` (its source data). `document` is that JSON when the caller has
+    already made it (the export writes the same bytes beside the PDF); `generated` is the time
+    the PDF says it was produced (now by default)."""
+    fetcher = url_fetcher or AssetsURLFetcher()
+    job = prepare_render(record, document=document, generated=generated, url_fetcher=fetcher)
+    return render_job(job, url_fetcher=fetcher)
+
+
+# --- the record's state, as the PDF shows it -------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _renderer_files() -> str:
+    """A hash of what draws every PDF, read once per process: the templates (the record's,
+    and each registered section's), the stylesheet, the fonts, this module's version and
+    WeasyPrint's."""
+    digest = hashlib.sha256(f"{RENDERER_VERSION}|{weasyprint_version}".encode())
+    names = [TEMPLATE, "assessment/records/_record.html"]
+    names += [section.template for section in record_sections()]
+    for name in names:
+        source = getattr(get_template(name), "template", None)
+        digest.update(f"|{name}|".encode() + str(getattr(source, "source", "")).encode())
+    digest.update(STYLESHEET.read_bytes())
+    for font in sorted(FONTS_DIR.glob("*.ttf")):
+        digest.update(f"|{font.name}:{font.stat().st_size}".encode())
+    return digest.hexdigest()
+
+
+def renderer_identity() -> str:
+    """What, beside the record, decides a PDF's content: the files above and the settings
+    it prints (the provider's name, the time zone its times are shown in)."""
+    return f"{_renderer_files()}|{settings.PROVIDER_NAME}|{settings.TIME_ZONE}"
+
+
+def fingerprint(record: Record, document: bytes, *, renderer: str | None = None) -> str:
+    """SHA-256 of the record's state as its PDF shows it: the record JSON (`document`, which
+    the PDF carries byte for byte: people's names, outcomes, attempts, answers, judgements,
+    evidence hashes, the other apps' sections, the audit events, the chain check and the
+    auditors' openings), what only the page shows (each evidence file's purge and thumbnail),
+    and `renderer_identity`. Built from what `load_records` loaded, so it costs no query: a
+    stored PDF with the same fingerprint is the PDF this record would render now, apart from
+    the time it says it was produced."""
+    digest = hashlib.sha256((renderer or renderer_identity()).encode())
+    digest.update(b"\0")
+    digest.update(document)
+    for evidence in record.evidence:
+        purged = evidence.purged_at.isoformat() if evidence.purged_at else ""
+        thumbnail = evidence.thumbnail.name if evidence.thumbnail else ""
+        digest.update(f"\0{evidence.pk}|{purged}|{thumbnail}".encode())
+    return digest.hexdigest()

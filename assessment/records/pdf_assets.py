@@ -49,6 +49,11 @@ class AssetsURLFetcher(URLFetcher):
         self._data_uris[uri] = (data, media_type)
         return uri
 
+    def data_uris(self) -> tuple[tuple[bytes, str], ...]:
+        """Every data: URI registered so far, as (data, media type): for another fetcher (in
+        another process) to serve the same ones."""
+        return tuple(self._data_uris.values())
+
     def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
         self.requested.append(url)
         if url in self._data_uris:

@@ -94,14 +94,18 @@ def record(request: HttpRequest, cohort_id: int, learner_id: int, unit_id: int) 
 @login_required
 @require_GET
 def record_pdf(request: HttpRequest, cohort_id: int, learner_id: int, unit_id: int) -> HttpResponse:
-    """The record as a PDF/A-3b document (assessment/records/pdf.py), downloaded."""
-    from assessment.records.pdf import render_record_pdf
+    """The record as a PDF/A-3b document (assessment/records/pdf.py), downloaded: the stored
+    rendering when it is the record's present state (records/stored.py), rendered otherwise."""
+    from assessment.records.pdf import json_bytes, record_json, render_record_pdf
+    from assessment.records.stored import stored_pdf_for
 
     scope = record_scope(request.user)
     if not scope.allows(cohort_id):
         raise Http404("No such record.")
     record = load_record(_existing(RecordKey(learner_id, cohort_id, unit_id)))
-    response = HttpResponse(render_record_pdf(record), content_type="application/pdf")
+    document = json_bytes(record_json(record))
+    pdf = stored_pdf_for(record, document) or render_record_pdf(record, document=document)
+    response = HttpResponse(pdf, content_type="application/pdf")
     name = f"record-{learner_id}-{record.unit.code}-{cohort_id}.pdf"
     response["Content-Disposition"] = f'attachment; filename="{_safe_name(name)}"'
     return response

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from assessment.audit.services import record_event
 from assessment.models import Outcome
+from assessment.signals import record_changed
 from credentials import keys, status
 from credentials.documents import credential_url, dump_document, status_list_url
 from credentials.models import Achievement, Credential
@@ -31,6 +32,7 @@ from credentials.services.proofs import sign_as_issuer
 from credentials.services.status_lists import allocate_status_index, status_list_with_room
 from delivery.models import Course
 from delivery.notifications import notify_user
+from delivery.records import RecordKey
 
 COURSE_KINDS_WITH_CREDENTIAL = {Course.Kind.SKILL_SET, Course.Kind.MICROCREDENTIAL}
 
@@ -101,6 +103,9 @@ def _issue(
                 "public_id": str(public_id),
             },
         )
+        if achievement.unit_id is not None:  # the unit's record shows its credential
+            key = RecordKey(outcome.learner_id, outcome.cohort_id, outcome.unit_id)
+            record_changed.send(sender=Credential, key=key, reason="credential")
     transaction.on_commit(lambda: _after_issue(credential))
     return credential
 

@@ -8,10 +8,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from assessment.audit.services import record_event
+from assessment.signals import record_changed
 from credentials import status
 from credentials.models import Credential, StatusList
 from credentials.openbadges import clean_text
 from credentials.services.status_lists import sign_status_list
+from delivery.records import RecordKey
 
 
 def revoke_credential(credential: Credential, *, by: Any, reason: str) -> bool:
@@ -49,5 +51,9 @@ def revoke_credential(credential: Credential, *, by: Any, reason: str) -> bool:
             unit=locked.achievement.unit,
             data={"public_id": str(locked.public_id), "reason": reason},
         )
+        outcome = locked.outcome
+        if outcome is not None and locked.achievement.unit_id is not None:
+            key = RecordKey(outcome.learner_id, outcome.cohort_id, outcome.unit_id)
+            record_changed.send(sender=Credential, key=key, reason="credential")
     credential.refresh_from_db()
     return True

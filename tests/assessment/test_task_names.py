@@ -19,6 +19,7 @@ REGISTERED = {
     "assessment.tasks.build_record_export",
     "assessment.tasks.expire_record_exports",
     "assessment.tasks.purge_stale_uploads",
+    "assessment.tasks.render_record_pdf",
     "assessment.tasks.resume_stale_exports",
     "assessment.tasks.send_marking_digests",
 }
