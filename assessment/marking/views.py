@@ -3,13 +3,14 @@ observation, and the unit outcome with its documents."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -32,22 +33,42 @@ def _errors(exc: ValidationError) -> list[str]:
     return [str(m) for m in exc.messages]
 
 
+class _CountedPaginator(Paginator):
+    """A paginator told how many there are, when that is already known, instead of counting
+    them again in the database."""
+
+    def __init__(self, object_list: Any, per_page: int, count: int | None) -> None:
+        super().__init__(object_list, per_page)
+        if count is not None:
+            self.count = count  # sets the cached_property's value
+
+
 @role_required(Role.ASSESSOR, Role.ADMINISTRATOR)
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
     """Attempts waiting for marking in the assessor's cohorts, oldest first, with counts:
-    read afresh on every visit, in a fixed number of queries however many are waiting."""
+    read afresh on every visit, in a fixed number of queries however many are waiting. The
+    page's count comes from the counts by cohort and task unless waiting time is filtered."""
     scope = queue_selectors.queue_scope(request.user)
     form = QueueFilterForm(request.GET)
-    filters = queue_selectors.QueueFilters(**form.cleaned_data) if form.is_valid() else None
-    attempts = queue_selectors.marking_queue(scope, filters or queue_selectors.QueueFilters())
+    filters = (
+        queue_selectors.QueueFilters(**form.cleaned_data)
+        if form.is_valid()
+        else queue_selectors.QueueFilters()
+    )
+    counts = queue_selectors.queue_counts(scope)
+    attempts = queue_selectors.marking_queue(scope, filters)
+    page = _CountedPaginator(attempts, 50, counts.matching(filters)).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "assessment/queue.html",
         {
             "form": form,
-            "page": Paginator(attempts, 50).get_page(request.GET.get("page")),
-            "counts": queue_selectors.queue_counts(scope),
+            "page": page,
+            "rows": queue_selectors.queue_rows(cast(QuerySet[Attempt], page.object_list)),
+            "counts": counts,
             "query": request.GET.urlencode(),
             "filtered": bool(request.GET),
         },
