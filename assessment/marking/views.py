@@ -215,20 +215,38 @@ def _marking_page(
     # A kept answer's files are on the attempt it was first given in, however often kept.
     kept = selectors.kept_evidence(attempt)
     submitted_items = {i["key"]: i for i in (attempt.snapshot or {}).get("items", [])}
+    rows = []
+    for item in items:
+        judgement = existing.get(item.id)
+        sent = posted.get(item.id, {})
+        submitted = submitted_items.get(item.key) or {}
+        answer = submitted.get("answer") or {}
+        chosen = answer.get("choices") or ()
+        correct = item.correct or ()
+        rows.append(
+            {
+                "item": item,
+                "judgement": judgement,
+                # As posted, else as judged so far: the radio checked and the comment's text.
+                "result": sent.get("result") or (judgement.result if judgement else ""),
+                "comment": sent.get("comment")
+                or (judgement.comment if judgement and not judgement.automatic else ""),
+                "automatic": bool(judgement and judgement.automatic),
+                "answer": answer,
+                "choices": [
+                    (choice, n in chosen, n in correct)
+                    for n, choice in enumerate(submitted.get("choices") or ())
+                ],
+                "evidence": [e for e in evidence if e.item_id == item.id] + kept.get(item.id, []),
+            }
+        )
     return {
         "attempt": attempt,
         "errors": [],
         "stale": stale,
-        "rows": [
-            {
-                "item": item,
-                "judgement": existing.get(item.id),
-                "posted": posted.get(item.id, {}),
-                "answer": submitted_items.get(item.key),
-                "evidence": [e for e in evidence if e.item_id == item.id] + kept.get(item.id, []),
-            }
-            for item in items
-        ],
+        # Each row's values worked out here: in the template, every judgement or answer a row
+        # lacks was a failed lookup, the costliest kind, a dozen a row.
+        "rows": rows,
         "general_evidence": [e for e in evidence if e.item_id is None],
         "declaration": marking.ASSESSOR_DECLARATION,
         "feedback": attempt.feedback if feedback is None else feedback,
