@@ -3,13 +3,14 @@ observation, and the unit outcome with its documents."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -32,22 +33,42 @@ def _errors(exc: ValidationError) -> list[str]:
     return [str(m) for m in exc.messages]
 
 
+class _CountedPaginator(Paginator):
+    """A paginator told how many there are, when that is already known, instead of counting
+    them again in the database."""
+
+    def __init__(self, object_list: Any, per_page: int, count: int | None) -> None:
+        super().__init__(object_list, per_page)
+        if count is not None:
+            self.count = count  # sets the cached_property's value
+
+
 @role_required(Role.ASSESSOR, Role.ADMINISTRATOR)
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
     """Attempts waiting for marking in the assessor's cohorts, oldest first, with counts:
-    read afresh on every visit, in a fixed number of queries however many are waiting."""
+    read afresh on every visit, in a fixed number of queries however many are waiting. The
+    page's count comes from the counts by cohort and task unless waiting time is filtered."""
     scope = queue_selectors.queue_scope(request.user)
     form = QueueFilterForm(request.GET)
-    filters = queue_selectors.QueueFilters(**form.cleaned_data) if form.is_valid() else None
-    attempts = queue_selectors.marking_queue(scope, filters or queue_selectors.QueueFilters())
+    filters = (
+        queue_selectors.QueueFilters(**form.cleaned_data)
+        if form.is_valid()
+        else queue_selectors.QueueFilters()
+    )
+    counts = queue_selectors.queue_counts(scope)
+    attempts = queue_selectors.marking_queue(scope, filters)
+    page = _CountedPaginator(attempts, 50, counts.matching(filters)).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "assessment/queue.html",
         {
             "form": form,
-            "page": Paginator(attempts, 50).get_page(request.GET.get("page")),
-            "counts": queue_selectors.queue_counts(scope),
+            "page": page,
+            "rows": queue_selectors.queue_rows(cast(QuerySet[Attempt], page.object_list)),
+            "counts": counts,
             "query": request.GET.urlencode(),
             "filtered": bool(request.GET),
         },
@@ -194,20 +215,38 @@ def _marking_page(
     # A kept answer's files are on the attempt it was first given in, however often kept.
     kept = selectors.kept_evidence(attempt)
     submitted_items = {i["key"]: i for i in (attempt.snapshot or {}).get("items", [])}
+    rows = []
+    for item in items:
+        judgement = existing.get(item.id)
+        sent = posted.get(item.id, {})
+        submitted = submitted_items.get(item.key) or {}
+        answer = submitted.get("answer") or {}
+        chosen = answer.get("choices") or ()
+        correct = item.correct or ()
+        rows.append(
+            {
+                "item": item,
+                "judgement": judgement,
+                # As posted, else as judged so far: the radio checked and the comment's text.
+                "result": sent.get("result") or (judgement.result if judgement else ""),
+                "comment": sent.get("comment")
+                or (judgement.comment if judgement and not judgement.automatic else ""),
+                "automatic": bool(judgement and judgement.automatic),
+                "answer": answer,
+                "choices": [
+                    (choice, n in chosen, n in correct)
+                    for n, choice in enumerate(submitted.get("choices") or ())
+                ],
+                "evidence": [e for e in evidence if e.item_id == item.id] + kept.get(item.id, []),
+            }
+        )
     return {
         "attempt": attempt,
         "errors": [],
         "stale": stale,
-        "rows": [
-            {
-                "item": item,
-                "judgement": existing.get(item.id),
-                "posted": posted.get(item.id, {}),
-                "answer": submitted_items.get(item.key),
-                "evidence": [e for e in evidence if e.item_id == item.id] + kept.get(item.id, []),
-            }
-            for item in items
-        ],
+        # Each row's values worked out here: in the template, every judgement or answer a row
+        # lacks was a failed lookup, the costliest kind, a dozen a row.
+        "rows": rows,
         "general_evidence": [e for e in evidence if e.item_id is None],
         "declaration": marking.ASSESSOR_DECLARATION,
         "feedback": attempt.feedback if feedback is None else feedback,

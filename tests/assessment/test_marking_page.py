@@ -379,3 +379,46 @@ def test_a_refused_save_names_items_by_number_not_by_key(
     assert response.status_code == 400
     assert "Judge every item: item 2 not judged yet." in html
     assert "q2 not judged" not in html
+
+
+def test_each_item_shows_its_answer_choices_and_judgement_so_far(
+    client_for: Any, assessor: Any, learner: Any, cohort: Any
+) -> None:
+    """A choice item lists its options with the learner's choice and the right one, and its
+    automatic judgement's note; a typed item keeps its comment as saved, and a refused save
+    shows what was posted rather than what was saved."""
+    from delivery.services import enrol_learner
+    from tests.factories import ItemFactory, assessable_unit
+
+    made = assessable_unit(course=cohort.course, items=1)
+    ItemFactory(
+        task=made["task"],
+        key="pick",
+        position=9,
+        kind="single_choice",
+        choices=["Soap", "Sanitiser", "Water alone"],
+        correct=[1],
+    )
+    enrol_learner(learner, cohort)
+    draft = services.start_attempt(learner, made["task"], cohort)
+    services.save_answers(draft, learner=learner, answers={"q1": "Rub hands", "pick": "0"})
+    attempt = services.submit_attempt(draft, learner=learner, declared=True)
+    client = client_for(assessor)
+    client.post(claim_url(attempt))
+
+    html = client.get(url(attempt)).content.decode()
+    assert '<li class="chosen"><strong>Chosen:</strong> Soap</li>' in html
+    assert '<li>Sanitiser <span class="meta">(correct)</span></li>' in html
+    assert "<li>Water alone</li>" in html
+    assert '<span class="meta">Marked automatically.</span>' in html
+    assert re.search(r'name="result-pick" value="NS" checked', html)
+    assert "Rub hands" in html
+
+    attempt.refresh_from_db()
+    refused = post_marking(client, attempt, {"q1": "NS"}, declared="")
+    assert refused.status_code == 400
+    refused_html = refused.content.decode()
+    assert re.search(r'name="result-q1" value="NS" checked', refused_html)
+    assert 'name="comment-q1" rows="2">Name the five moments.</textarea>' in refused_html
+    # The automatic note stays beside its item, never in the comment box.
+    assert 'name="comment-pick" rows="2"></textarea>' in refused_html
