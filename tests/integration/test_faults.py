@@ -31,7 +31,7 @@ from delivery.roles import Role
 from delivery.services import enrol_learner
 from tests.factories import CohortFactory, UserFactory, assessable_unit
 from tests.helpers import EVENT_WAIT
-from tests.servers import Process, Server, start, stop, wait_until
+from tests.servers import Process, Server, spare_redis_url, start, stop, wait_until
 
 CSRF = "faultcsrf" * 3 + "abcde"  # a 32-character CSRF secret, sent as cookie and header
 RETRY_MESSAGE = "Nothing was saved"
@@ -228,11 +228,9 @@ class FlakySmtp:
 
 @pytest.fixture
 def own_broker(service_env: dict[str, str]) -> Iterator[dict[str, str]]:
-    """A Redis database of its own for this test's worker, so the session's worker cannot
-    take its tasks."""
-    parts = urllib.parse.urlsplit(service_env["REDIS_URL"])
-    own = "13" if parts.path.strip("/") != "13" else "10"
-    url = urllib.parse.urlunsplit(parts._replace(path=f"/{own}"))
+    """A Redis database of its own for this test's worker (the run's spare: see
+    tests/servers.py), so the session's worker cannot take its tasks."""
+    url = spare_redis_url(service_env["REDIS_URL"])
     redis.Redis.from_url(url).flushdb()
     yield {**service_env, "REDIS_URL": url}
     redis.Redis.from_url(url).flushdb()
