@@ -160,10 +160,13 @@ def test_a_worker_killed_mid_issue_leaves_exactly_one_credential(
         # reads it without a lock, so issuers on several workers do not take turns there.)
         blocker.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
         send_to(isolated_broker["REDIS_URL"], outcome.pk)
+        # Waiting on this connection's lock, not on any: pg_locks is the whole server's, where
+        # other test databases (another pytest-xdist worker's) wait on locks of their own.
         eventually(
-            lambda: blocker.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[
-                0
-            ],  # type: ignore[index]
+            lambda: blocker.execute(
+                "SELECT count(*) FROM pg_locks"
+                " WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+            ).fetchone()[0],  # type: ignore[index]
             "the worker to block inside issuance",
             timeout=EVENT_WAIT,
         )
