@@ -22,6 +22,7 @@ from typing import Any
 import psycopg
 import pytest
 import redis
+from django.db import connections
 from django.test import Client
 
 from assessment import services as assessment
@@ -90,7 +91,16 @@ def terminate_while_blocked(
     result: list[Any] = []
     try:
         blocker.execute(lock_sql, params)
-        thread = threading.Thread(target=lambda: result.append(request()))
+
+        def in_thread() -> None:
+            try:
+                result.append(request())
+            finally:
+                # The request signs a user in here (cookies_for): that thread's own database
+                # connection, left open, could keep the test database from being dropped.
+                connections.close_all()
+
+        thread = threading.Thread(target=in_thread)
         thread.start()
         waiting = eventually(
             lambda: blocker.execute(
