@@ -77,8 +77,8 @@ test-embedded: install
 # tests against real Redis, Celery workers, daphne and Chromium, on two pytest-xdist workers.
 # Those tests mostly wait (on a server, a worker, a page: one at a time they kept about a third
 # of one core busy), so two workers take well under the time one does, even on two cores
-# (measured on a shared two-core machine under other work: 4 to 8 minutes, against 9 to 10 one
-# at a time). Each worker starts its own daphne, Celery worker and Chromium on its own test
+# (measured on a shared two-core machine under other work, load average 6-11: 4 to 8 minutes,
+# against 9 to 10 one at a time at load 7; 11 minutes at load 14). Each worker starts its own daphne, Celery worker and Chromium on its own test
 # database, and takes two Redis databases of its own counted from TEST_REDIS_URL's (worker N:
 # base + 2N, and the next one for tests needing a broker no session worker listens on;
 # tests/servers.py): 12 to 15 here, so the base must leave room. Two whatever the core count:
