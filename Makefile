@@ -12,7 +12,8 @@ PUBLIC_URL ?= http://$(HOST):$(PORT)
 
 # The services run of the suite (PostgreSQL and Redis on this machine unless told otherwise).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/flipside
-TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# Two Redis databases per pytest-xdist worker of the integration stage, from this one on.
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/12
 
 .PHONY: install setup run system-packages node-deps test test-embedded test-services lint format bench-deps bench clean
 
@@ -72,15 +73,24 @@ test-embedded: install
 
 # Everything again on the services. First the unit suite on PostgreSQL, a worker per core, each
 # with its own test database (the channel layer and cache stay in-memory there, as two workers
-# sharing one Redis database would hear each other's rooms); then, one at a time, the
-# integration and browser tests against real Redis, a Celery worker, daphne and Chromium.
+# sharing one Redis database would hear each other's rooms); then the integration and browser
+# tests against real Redis, Celery workers, daphne and Chromium, on two pytest-xdist workers.
+# Those tests mostly wait (on a server, a worker, a page: one at a time they kept about a third
+# of one core busy), so two workers take well under the time one does, even on two cores
+# (measured on a shared two-core machine under other work, load average 6-11: 4 to 8 minutes,
+# against 9 to 10 one at a time at load 7; 11 minutes at load 14). Each worker starts its own daphne, Celery worker and Chromium on its own test
+# database, and takes two Redis databases of its own counted from TEST_REDIS_URL's (worker N:
+# base + 2N, and the next one for tests needing a broker no session worker listens on;
+# tests/servers.py): 12 to 15 here, so the base must leave room. Two whatever the core count:
+# each worker runs four processes of its own and takes two of Redis's sixteen databases.
+# --dist loadgroup keeps together tests that share a module-scoped server (xdist_group).
 # Tests marked own_processes start processes on an embedded database of their own (start-up,
 # the audit command, revocation across processes): the embedded run has proved them, and the
 # suite's database plays no part in them, so they are not run twice. The slowest tests of
 # each stage are listed, so a slow newcomer shows in the CI log.
 test-services: install
 	env -u REDIS_URL DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q -p no:cacheprovider -m "not integration and not e2e and not own_processes" -n auto --durations=10
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -q -p no:cacheprovider -m "integration or e2e" --durations=20
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest -q -p no:cacheprovider -m "integration or e2e" -n 2 --dist loadgroup --durations=20
 
 lint: install
 	$(BIN)/ruff check .

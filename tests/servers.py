@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -45,6 +46,60 @@ class Process:
 class Server(Process):
     url: str
     port: int
+
+
+# Redis databases: a server has 16 (0-15) unless configured otherwise. A run of the suite takes
+# two: its own (REDIS_URL: the session's daphne and Celery worker, the channel layer, the cache)
+# and the one after it, the spare, for tests whose own Celery worker needs a broker that no
+# session worker listens on. Under pytest-xdist each worker takes the next two (see
+# `xdist_redis_url`), as two workers sharing one database would take each other's tasks, hear
+# each other's rooms (live sessions of both test databases have the same ids) and flush each
+# other's queues.
+REDIS_DATABASES = 16
+REDIS_DATABASES_PER_RUN = 2
+
+
+def redis_database(url: str) -> int:
+    return int(urlsplit(url).path.strip("/") or 0)
+
+
+def with_redis_database(url: str, database: int) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+def xdist_redis_url(url: str, worker: int) -> str:
+    """The REDIS_URL of pytest-xdist worker number `worker` (gw0 is 0) when the run was given
+    `url`: worker N takes databases base + 2N and base + 2N + 1, so `-n 2` on database 12
+    takes 12 to 15. A base that leaves no room fails the run, naming the highest it could be."""
+    base = redis_database(url)
+    own = base + REDIS_DATABASES_PER_RUN * worker
+    if own + REDIS_DATABASES_PER_RUN > REDIS_DATABASES:
+        raise pytest.UsageError(
+            f"REDIS_URL names database {base}: pytest-xdist worker {worker} would need databases"
+            f" {own} and {own + 1}, beyond Redis's {REDIS_DATABASES}. Each worker takes two;"
+            f" give a database of {REDIS_DATABASES - REDIS_DATABASES_PER_RUN * (worker + 1)}"
+            " or lower, or fewer workers."
+        )
+    return with_redis_database(url, own)
+
+
+def spare_redis_url(url: str) -> str:
+    """The spare database of the run whose own is `url`'s: the next one (the one before, for
+    database 15, as a run without pytest-xdist may be given 15)."""
+    own = redis_database(url)
+    return with_redis_database(url, own + 1 if own + 1 < REDIS_DATABASES else own - 1)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_setupnodes(config: pytest.Config, specs: list[Any]) -> None:
+    """Each pytest-xdist worker gets Redis databases of its own (`xdist_redis_url`), in its
+    environment before it starts: Django reads REDIS_URL there into its settings (channel
+    layer, cache, Celery broker and results), and the servers it starts inherit them."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        return
+    for worker, spec in enumerate(specs):
+        spec.env["REDIS_URL"] = xdist_redis_url(url, worker)
 
 
 def free_port() -> int:
@@ -116,7 +171,7 @@ def postgres_url(django_db_setup: None, django_db_blocker: Any) -> str:
 def redis_url() -> str:
     url = settings.REDIS_URL
     if not url:
-        need_service("needs Redis: run with REDIS_URL=redis://127.0.0.1:6379/15 (make test)")
+        need_service("needs Redis: run with REDIS_URL=redis://127.0.0.1:6379/12 (make test)")
     try:
         redis.Redis.from_url(url, socket_timeout=2).ping()
     except redis.RedisError as exc:

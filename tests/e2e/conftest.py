@@ -145,6 +145,7 @@ def wait_for_idle_workers(redis_url: str, *, timeout: float = 120.0) -> None:
     import time
 
     import redis
+    from django.conf import settings
 
     from config.celery import app
 
@@ -154,7 +155,8 @@ def wait_for_idle_workers(redis_url: str, *, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         busy = app.control.inspect(timeout=1).active() or {}
-        if queue.llen("celery") == 0 and not any(busy.values()):
+        # The queue the demo's jobs go to (Celery's own default name is "celery").
+        if queue.llen(settings.CELERY_TASK_DEFAULT_QUEUE) == 0 and not any(busy.values()):
             return
         time.sleep(0.2)
 

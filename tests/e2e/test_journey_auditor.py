@@ -18,6 +18,10 @@ from tests.e2e.test_auditor_records import sha256sum_check
 from tests.integration.test_record_export_worker import exports_worker
 from tests.servers import Process, stop
 
+# Both sizes share the exports worker (a module fixture): under pytest-xdist (--dist loadgroup)
+# they run on one worker, which starts it once.
+pytestmark = pytest.mark.xdist_group("journey-auditor")
+
 
 @pytest.fixture(scope="module")
 def exports(

@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -29,7 +28,7 @@ from delivery.services import enrol_learner
 from tests.credentials.helpers import verify_independently
 from tests.factories import CohortFactory, UserFactory, assessable_unit
 from tests.helpers import EVENT_WAIT
-from tests.servers import Process, start, stop, wait_until
+from tests.servers import Process, spare_redis_url, start, stop, wait_until
 
 TASK = "credentials.tasks.issue_credentials_for_outcome"
 
@@ -115,12 +114,10 @@ def test_competent_to_a_verified_then_revoked_credential_through_the_worker(
 
 @pytest.fixture
 def isolated_broker(service_env: dict[str, str]) -> Iterator[dict[str, str]]:
-    """Settings for workers on a Redis database of their own (so the session's worker cannot
-    take the task), with a two-second visibility timeout swept every second (so redelivery
-    is quick)."""
-    parts = urlsplit(service_env["REDIS_URL"])
-    own_db = "12" if parts.path.strip("/") != "12" else "11"
-    url = urlunsplit(parts._replace(path=f"/{own_db}"))
+    """Settings for workers on a Redis database of their own (the run's spare: see
+    tests/servers.py), so the session's worker cannot take the task; with a two-second
+    visibility timeout swept every second (so redelivery is quick)."""
+    url = spare_redis_url(service_env["REDIS_URL"])
     redis.Redis.from_url(url).flushdb()
     yield {
         **service_env,
@@ -163,10 +160,13 @@ def test_a_worker_killed_mid_issue_leaves_exactly_one_credential(
         # reads it without a lock, so issuers on several workers do not take turns there.)
         blocker.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
         send_to(isolated_broker["REDIS_URL"], outcome.pk)
+        # Waiting on this connection's lock, not on any: pg_locks is the whole server's, where
+        # other test databases (another pytest-xdist worker's) wait on locks of their own.
         eventually(
-            lambda: blocker.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[
-                0
-            ],  # type: ignore[index]
+            lambda: blocker.execute(
+                "SELECT count(*) FROM pg_locks"
+                " WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+            ).fetchone()[0],  # type: ignore[index]
             "the worker to block inside issuance",
             timeout=EVENT_WAIT,
         )

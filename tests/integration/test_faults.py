@@ -22,6 +22,7 @@ from typing import Any
 import psycopg
 import pytest
 import redis
+from django.db import connections
 from django.test import Client
 
 from assessment import services as assessment
@@ -31,7 +32,7 @@ from delivery.roles import Role
 from delivery.services import enrol_learner
 from tests.factories import CohortFactory, UserFactory, assessable_unit
 from tests.helpers import EVENT_WAIT
-from tests.servers import Process, Server, start, stop, wait_until
+from tests.servers import Process, Server, spare_redis_url, start, stop, wait_until
 
 CSRF = "faultcsrf" * 3 + "abcde"  # a 32-character CSRF secret, sent as cookie and header
 RETRY_MESSAGE = "Nothing was saved"
@@ -90,7 +91,16 @@ def terminate_while_blocked(
     result: list[Any] = []
     try:
         blocker.execute(lock_sql, params)
-        thread = threading.Thread(target=lambda: result.append(request()))
+
+        def in_thread() -> None:
+            try:
+                result.append(request())
+            finally:
+                # The request signs a user in here (cookies_for): that thread's own database
+                # connection, left open, could keep the test database from being dropped.
+                connections.close_all()
+
+        thread = threading.Thread(target=in_thread)
         thread.start()
         waiting = eventually(
             lambda: blocker.execute(
@@ -228,11 +238,9 @@ class FlakySmtp:
 
 @pytest.fixture
 def own_broker(service_env: dict[str, str]) -> Iterator[dict[str, str]]:
-    """A Redis database of its own for this test's worker, so the session's worker cannot
-    take its tasks."""
-    parts = urllib.parse.urlsplit(service_env["REDIS_URL"])
-    own = "13" if parts.path.strip("/") != "13" else "10"
-    url = urllib.parse.urlunsplit(parts._replace(path=f"/{own}"))
+    """A Redis database of its own for this test's worker (the run's spare: see
+    tests/servers.py), so the session's worker cannot take its tasks."""
+    url = spare_redis_url(service_env["REDIS_URL"])
     redis.Redis.from_url(url).flushdb()
     yield {**service_env, "REDIS_URL": url}
     redis.Redis.from_url(url).flushdb()

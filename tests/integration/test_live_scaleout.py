@@ -24,6 +24,10 @@ from tests.helpers import EVENT_WAIT
 from tests.live.factories import LiveSessionFactory
 from tests.servers import Server, free_port, start, stop, wait_until
 
+# Its tests share the second daphne (a module fixture): under pytest-xdist (--dist loadgroup)
+# they run on one worker, which starts it once.
+pytestmark = pytest.mark.xdist_group("live-scaleout")
+
 
 @pytest.fixture(scope="module")
 def second_daphne(
