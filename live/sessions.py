@@ -139,11 +139,14 @@ def end_session(session: LiveSession, *, by: Any) -> LiveSession:
     session = LiveSession.objects.select_for_update().get(pk=session.pk)
     if session.ended_at is not None:
         return session
+    # Sockets first: a socket closing now (attendance.leave) deletes its own row before it
+    # locks its attendance and presences, so taking the rows in the same order means one waits
+    # for the other; presences first deadlocked with it (seen in the scale-out test).
+    Connection.objects.filter(session=session).delete()
     now = timezone.now()
     session.ended_at = now
     session.save(update_fields=["ended_at"])
     Presence.objects.filter(attendance__session=session, left_at__isnull=True).update(left_at=now)
-    Connection.objects.filter(session=session).delete()
     RaisedHand.objects.filter(session=session, lowered_at__isnull=True).update(lowered_at=now)
     Poll.objects.filter(session=session, closed_at__isnull=True).update(closed_at=now)
     finalise_attendance(session)
