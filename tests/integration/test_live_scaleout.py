@@ -18,7 +18,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from delivery.roles import Role
 from delivery.services import enrol_learner
-from live.models import Attendance, LiveSession
+from live.models import Attendance, Connection, LiveSession
 from tests.factories import CohortFactory, ResourceFactory, UserFactory
 from tests.helpers import EVENT_WAIT
 from tests.live.factories import LiveSessionFactory
@@ -77,6 +77,34 @@ def receive_type(
             return message
         if message["type"] == "chat" or message.get("seq"):
             socket.send(json.dumps({"type": "ack", "seq": message.get("seq", 0)}))
+
+
+@pytest.fixture(autouse=True)
+def _servers_done_writing() -> Iterator[None]:
+    """After a test, both servers record their sockets' leaving; the test database is then
+    flushed (TRUNCATE), which deadlocked with a server still inside that leave transaction
+    (CI, 2026-12-05). So the test ends when every socket's row is gone (or, if a server gave up
+    on a socket's leaving, as daphne does after 10 s under load, once it has stopped trying) and
+    no other connection to the test database is inside a transaction."""
+    yield
+    from django.db import connection
+
+    def in_transaction() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+            )
+            return int(cursor.fetchone()[0])
+
+    deadline = time.monotonic() + EVENT_WAIT
+    while Connection.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    deadline = time.monotonic() + EVENT_WAIT
+    while in_transaction():
+        if time.monotonic() > deadline:
+            pytest.fail("a server was still inside a transaction on the test database")
+        time.sleep(0.1)
 
 
 @pytest.fixture
