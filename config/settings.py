@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "assessment.apps.AssessmentConfig",
     "credentials.apps.CredentialsConfig",
     "live.apps.LiveConfig",
+    "catalogue.apps.CatalogueConfig",
 ]
 
 MIDDLEWARE = [

@@ -35,4 +35,5 @@ urlpatterns = [
     path("learn/", include("delivery.urls")),
     path("assess/", include("assessment.urls")),
     path("live/", include("live.urls")),
+    path("catalogue/", include("catalogue.urls")),
 ]

@@ -123,6 +123,43 @@ class Course(models.Model):
     )
     units = models.ManyToManyField(Unit, through="CourseUnit", related_name="courses")
 
+    # --- How the public catalogue offers it (the catalogue app shows these; delivery's
+    # enrolment rules read `enrolment` and `prerequisites`).
+    published = models.BooleanField(
+        default=False, help_text="Shown in the public catalogue. Unpublished courses are hidden."
+    )
+    area = models.CharField(
+        max_length=80, blank=True, help_text='Area of skill, e.g. "Health and safety".'
+    )
+    outcomes = models.TextField(
+        blank=True,
+        help_text="What the learner will be able to do: one statement per line.",
+    )
+    effort_hours = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Hours of study and assessment, all told."
+    )
+    self_paced = models.BooleanField(default=True, help_text="Resources studied anytime.")
+    live_tutorials = models.BooleanField(default=False, help_text="Live tutorials with a trainer.")
+    workplace_observation = models.BooleanField(
+        default=False, help_text="Skills observed in a workplace or simulated one."
+    )
+
+    class Enrolling(models.TextChoices):
+        OPEN = "open", "Open: learners enrol themselves"
+        APPROVAL = "approval", "Approval needed: staff approve or decline each request"
+        CLOSED = "closed", "Closed: staff enrol learners"
+
+    enrolment = models.CharField(
+        max_length=10, choices=Enrolling.choices, default=Enrolling.OPEN
+    )
+    prerequisites = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="required_by",
+        help_text="Courses whose credential a learner must hold, in force, before enrolling.",
+    )
+
     class Meta:
         ordering = ["title"]
 
@@ -167,6 +204,20 @@ class Cohort(models.Model):
         settings.AUTH_USER_MODEL, blank=True, related_name="cohorts_assessing"
     )
 
+    # --- The cohort as an intake the catalogue offers.
+    listed = models.BooleanField(
+        default=False, help_text="Offered in the public catalogue for learners to enrol in."
+    )
+    rolling = models.BooleanField(
+        default=False,
+        help_text="Self-paced, start any day: a learner who enrols starts at once.",
+    )
+    places = models.PositiveIntegerField(
+        null=True, blank=True, help_text="How many learners it takes; empty: no limit."
+    )
+    enrol_opens_at = models.DateTimeField(null=True, blank=True)
+    enrol_closes_at = models.DateTimeField(null=True, blank=True)
+
     objects = CohortQuerySet.as_manager()
 
     class Meta:
@@ -176,6 +227,12 @@ class Cohort(models.Model):
             models.CheckConstraint(
                 condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
                 name="cohort_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(enrol_opens_at__isnull=True)
+                | Q(enrol_closes_at__isnull=True)
+                | Q(enrol_closes_at__gt=models.F("enrol_opens_at")),
+                name="cohort_enrolment_window_order",
             ),
         ]
 
@@ -196,6 +253,11 @@ class Enrolment(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     enrolled_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Why it ended early (withdrawal or transfer), and where a transfer took the learner.
+    end_reason = models.TextField(blank=True)
+    transferred_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="transferred_from"
+    )
 
     class Meta:
         ordering = ["-enrolled_at"]
@@ -205,6 +267,117 @@ class Enrolment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.learner} in {self.cohort}"
+
+
+class LearnerProfile(models.Model):
+    """What an RTO must know of a learner beyond their account: the Unique Student Identifier,
+    without which it cannot issue a certificate (validated in delivery/usi.py)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="learner_profile"
+    )
+    usi = models.CharField("Unique Student Identifier", max_length=10, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
+
+
+class EnrolmentRequest(models.Model):
+    """A learner's request to join an intake of a course that needs approval."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+        CANCELLED = "cancelled", "Cancelled"
+
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrolment_requests"
+    )
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="requests")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    message = models.TextField(blank=True, help_text="What the learner told the provider.")
+    reason = models.TextField(blank=True, help_text="Why it was declined, as the learner reads it.")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["learner", "cohort"],
+                condition=Q(status="pending"),
+                name="enrolment_request_one_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner} asks to join {self.cohort}"
+
+
+class WaitingListEntry(models.Model):
+    """A learner waiting for a place in a full intake. Places are offered in the order learners
+    joined; an offer holds the place until it expires, then passes to the next learner."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        OFFERED = "offered", "Place offered"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        EXPIRED = "expired", "Offer expired"
+        LEFT = "left", "Left the list"
+
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="waiting_list_entries"
+    )
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="waiting_list")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    joined_at = models.DateTimeField(default=timezone.now)
+    offered_at = models.DateTimeField(null=True, blank=True)
+    offer_expires_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["joined_at", "id"]
+        verbose_name_plural = "waiting list entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["learner", "cohort"],
+                condition=Q(status__in=["waiting", "offered"]),
+                name="waiting_list_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner} waiting for {self.cohort}"
+
+
+class Invitation(models.Model):
+    """An e-mailed invitation to join an intake: the link signs the person up (or in) and
+    enrols them; the token is single-use and only its hash is kept."""
+
+    email = models.EmailField()
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.email} invited to {self.cohort}"
 
 
 class AuditorGrant(models.Model):

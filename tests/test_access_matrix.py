@@ -292,6 +292,7 @@ ROWS: dict[str, Row] = {
     "credentials:rerender": Row(
         {405: "admin", 403: REST}, kwargs=credential_id, probe=Probe(allowed="admin")
     ),
+    # --- credentials: the learner's record, stacking (issue 16)
     # --- delivery: the learner's
     "delivery:dashboard": Row({200: "learner learner_other", 403: REST}),
     "delivery:course": Row({200: "learner", 404: "learner_other", 403: REST}, kwargs=cohort_id),
@@ -321,6 +322,7 @@ ROWS: dict[str, Row] = {
         kwargs=cohort_id,
         probe=Probe(allowed="trainer", data=lambda s: {"title": "Hello", "body": "Text."}),
     ),
+    # --- delivery: sign-up and enrolment (issue 16)
     # --- assessment: the learner's
     "assessment:learner_tasks": Row(
         {200: "learner", 404: "learner_other", 403: REST}, kwargs=cohort_id
@@ -474,6 +476,7 @@ ROWS: dict[str, Row] = {
     ),
     "live:attendance": Row(STAFF_PAGE, kwargs=session_pk),
     "live:attendance_csv": Row(STAFF_PAGE, kwargs=session_pk),
+    # --- catalogue: the public catalogue, pathways, playlists (issue 16)
 }
 
 

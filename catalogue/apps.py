@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class CatalogueConfig(AppConfig):
+    """What the provider offers and what learners make of it: the public catalogue, pathways
+    to an end-goal credential, and each learner's playlist of skills. It sits above
+    credentials, as it shows what each course's credential is and what it stacks into."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "catalogue"
+    verbose_name = "Catalogue and pathways"
