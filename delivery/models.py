@@ -149,9 +149,7 @@ class Course(models.Model):
         APPROVAL = "approval", "Approval needed: staff approve or decline each request"
         CLOSED = "closed", "Closed: staff enrol learners"
 
-    enrolment = models.CharField(
-        max_length=10, choices=Enrolling.choices, default=Enrolling.OPEN
-    )
+    enrolment = models.CharField(max_length=10, choices=Enrolling.choices, default=Enrolling.OPEN)
     prerequisites = models.ManyToManyField(
         "self",
         symmetrical=False,
