@@ -14,7 +14,9 @@ from delivery.models import Course, Unit
 
 
 class Achievement(models.Model):
-    """What a credential attests: one unit, or one course (skill set / microcredential)."""
+    """What a credential attests: one unit, one course (skill set / microcredential), or, with
+    neither, a milestone the provider defines on a pathway (catalogue app), such as "Ready for
+    the aged care floor" on reaching a step."""
 
     unit = models.OneToOneField(
         Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="achievement"
@@ -35,14 +37,17 @@ class Achievement(models.Model):
         ordering = ["human_code"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(unit__isnull=False, course__isnull=True)
-                | Q(unit__isnull=True, course__isnull=False),
-                name="achievement_unit_xor_course",
+                condition=Q(unit__isnull=True) | Q(course__isnull=True),
+                name="achievement_unit_or_course_or_milestone",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.human_code} {self.name}"
+
+    @property
+    def is_milestone(self) -> bool:
+        return self.unit_id is None and self.course_id is None
 
 
 class IssuerProfile(models.Model):

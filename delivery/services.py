@@ -27,6 +27,7 @@ from delivery.models import (
     ResourceProgress,
 )
 from delivery.roles import Role, forget_roles, roles_of
+from delivery.signals import learner_enrolled
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,9 @@ def create_cohort(
 def enrol_learner(learner: Any, cohort: Cohort) -> Enrolment:
     """Enrol `learner` in `cohort`, granting the learner role; enrolling twice is a no-op."""
     grant_role(learner, Role.LEARNER)
-    enrolment, _ = Enrolment.objects.get_or_create(learner=learner, cohort=cohort)
+    enrolment, created = Enrolment.objects.get_or_create(learner=learner, cohort=cohort)
+    if created:
+        transaction.on_commit(lambda: learner_enrolled.send(sender=Enrolment, enrolment=enrolment))
     return enrolment
 
 

@@ -93,6 +93,16 @@ def issuer_profile() -> Issuer:
     )
 
 
+def _achievement_type(achievement: Achievement) -> str:
+    """OB 3.0's AchievementType: a unit is a competency, a course's credential a certificate,
+    a pathway's milestone a badge."""
+    if achievement.unit_id is not None:
+        return "Competency"
+    if achievement.course_id is not None:
+        return "Certificate"
+    return "Badge"
+
+
 def achievement_data(achievement: Achievement) -> AchievementData:
     """The achievement as the OB 3.0 JSON describes it, with its register alignment if any."""
     is_unit = achievement.unit_id is not None
@@ -114,7 +124,7 @@ def achievement_data(achievement: Achievement) -> AchievementData:
         description=achievement.description,
         criteria_narrative=achievement.criteria_narrative,
         human_code=achievement.human_code,
-        achievement_type="Competency" if is_unit else "Certificate",
+        achievement_type=_achievement_type(achievement),
         image=absolute_url(f"/achievements/{achievement.public_id}/image.png"),
         alignments=alignments,
     )
