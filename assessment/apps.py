@@ -26,3 +26,9 @@ class AssessmentConfig(AppConfig):
         from assessment.signals import record_changed
 
         record_changed.connect(on_record_changed, dispatch_uid="assessment.records.changes")
+
+        # Withdrawals and transfers (delivery's enrolment) go into the audit trail.
+        from assessment.audit.receivers import record_enrolment_ended
+        from delivery.signals import enrolment_ended
+
+        enrolment_ended.connect(record_enrolment_ended, dispatch_uid="assessment.audit.enrolment")

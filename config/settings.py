@@ -230,6 +230,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "assessment.tasks.expire_record_exports",
         "schedule": crontab(hour=4, minute=15),
     },
+    # A waiting-list offer not taken in time passes to the next learner.
+    "expire-waiting-list-offers": {
+        "task": "delivery.enrolment.tasks.expire_waiting_list_offers",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 # Bulk exports of records run on their own queue, so a long export never delays marking
 # e-mails or credentials: run `celery -A config worker -Q exports` beside the default worker.
@@ -304,6 +309,16 @@ CERTIFICATION_RECORD_YEARS = 30
 
 # The largest single file a content pack may carry (videos included).
 CONTENT_PACK_MAX_FILE_MB = env.integer("CONTENT_PACK_MAX_FILE_MB", 512, minimum=1)
+
+# Enrolment --------------------------------------------------------------------------------
+
+# A place offered from a waiting list is held this many days, then offered to the next learner.
+ENROLMENT_OFFER_DAYS = env.integer("ENROLMENT_OFFER_DAYS", 3, minimum=1)
+# An e-mailed invitation to join an intake can be used once, within this many days.
+ENROLMENT_INVITATION_DAYS = env.integer("ENROLMENT_INVITATION_DAYS", 14, minimum=1)
+# A staff CSV of learners: larger files are refused before they are read.
+ENROLMENT_CSV_MAX_ROWS = 5000
+ENROLMENT_CSV_MAX_BYTES = 2 * 1024 * 1024
 
 # Authentication ---------------------------------------------------------------------------
 
@@ -380,6 +395,11 @@ if env.is_set("EMAIL_HOST"):
     EMAIL_HOST_USER = env.string("EMAIL_HOST_USER")
     EMAIL_HOST_PASSWORD = env.string("EMAIL_HOST_PASSWORD")
     EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", default=True)
+elif env.is_set("EMAIL_FILE_PATH"):
+    # Each e-mail written to a file in this folder: the browser journeys read the sign-up
+    # confirmation from there.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = env.string("EMAIL_FILE_PATH")
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 

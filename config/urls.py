@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from delivery import views as delivery_views
+from delivery.enrolment.urls import account_urlpatterns
 from delivery.forms import LoginForm, QueuedPasswordResetForm
 
 admin.site.site_header = "Flipside administration"
@@ -29,6 +30,8 @@ urlpatterns = [
         name="password_reset",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
+    # Signing up, confirming the e-mail address, invitations (delivery's enrolment).
+    path("accounts/", include(account_urlpatterns)),
     # One sign-in page for everyone, the admin included.
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),

@@ -28,6 +28,11 @@ class CredentialsConfig(AppConfig):
 
         register_section(SECTION)
 
+        from credentials.prerequisites import missing_prerequisites
+        from delivery.enrolment.requirements import register_requirement
+
+        register_requirement(missing_prerequisites)  # delivery's enrolment asks it
+
         # The services queue tasks by their registered names (credentials.services.certificates
         # says why); importing the tasks here registers those names in every process.
         from credentials import tasks  # noqa: F401

@@ -15,3 +15,6 @@ class DeliveryConfig(AppConfig):
         )
 
         converters.register()
+
+        # Celery's autodiscovery reads only `delivery.tasks`: this registers the room's tasks.
+        from delivery.enrolment import tasks  # noqa: F401

@@ -18,6 +18,7 @@ _NAV_LABELS = {
 
 
 _EXTRA_NAV = [
+    (Role.LEARNER, "delivery:my_enrolments", "My enrolments"),
     (Role.LEARNER, "credentials:wallet", "My credentials"),
     (Role.ADMINISTRATOR, "credentials:manage", "Credentials"),
 ]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from delivery import views
 
@@ -31,4 +31,6 @@ urlpatterns = [
         views.announcement_new,
         name="announcement_new",
     ),
+    # Sign-up and enrolment (issue 16): the learner's places, an intake's people.
+    path("", include("delivery.enrolment.urls")),
 ]
