@@ -74,7 +74,13 @@ from assessment.records.selectors import RecordFilters
 from assessment.third_party.services import request_third_party_report
 from credentials.models import ExpiryReminder
 from credentials.services import ensure_certificate, issue_unit_credential
-from delivery.models import Announcement, AuditorGrant, Resource
+from delivery.models import (
+    Announcement,
+    AuditorGrant,
+    EnrolmentRequest,
+    Resource,
+    WaitingListEntry,
+)
 from delivery.roles import Role
 from delivery.services import enrol_learner
 from tests.assessment.conftest import PDF, assess
@@ -153,6 +159,11 @@ class Side:
     announcement: Any
     session: Any  # running now
     export: Any = None  # the grant-scoped auditor's export of their records (cohort A's)
+    # Enrolment (issue 16): the learner's pending request, and a place offered to them, in
+    # the cohort; the learner's enrolment in it.
+    place_request: Any = None
+    offer: Any = None
+    enrolment: Any = None
 
 
 @dataclass(frozen=True)
@@ -236,6 +247,8 @@ ATTEMPT_PAGE = {200: SEES_ATTEMPT, 404: REST}
 RECORDS_PAGE = {200: RECORD_READERS, 403: REST}
 RECORD = {200: RECORD_READERS, 404: "auditor_outside", 403: REST}
 DOWNLOAD = {200: CREDENTIAL_READERS, 404: REST}
+PEOPLE = "trainer admin"  # manage an intake's people (delivery.enrolment.permissions)
+PEOPLE_PAGE = {200: PEOPLE, 403: "learner assessor auditor auditor_all", 404: REST}
 
 ROWS: dict[str, Row] = {
     # --- site and accounts
@@ -323,6 +336,63 @@ ROWS: dict[str, Row] = {
         probe=Probe(allowed="trainer", data=lambda s: {"title": "Hello", "body": "Text."}),
     ),
     # --- delivery: sign-up and enrolment (issue 16)
+    # Visitors: a signed-in user is sent on from the sign-up page; links with a bad token
+    # are refused with words (400) to everyone, and change nothing.
+    "signup": Row({200: "anon", 302: REST}),
+    "signup_sent": PUBLIC,
+    "signup_confirm": Row(
+        {200: EVERYONE}, kwargs=lambda s: {"uidb64": "MQ", "token": "not-a-token"}, probe=Probe()
+    ),
+    "invitation": Row({400: EVERYONE}, kwargs=lambda s: {"token": "not-a-token"}, probe=Probe()),
+    # The learner's own places: anyone signed in asks for a place in a listed intake (the
+    # world's cohorts are not listed: 404); requests and offers are their learner's alone.
+    "delivery:enrol": Row({405: REST}, kwargs=cohort_id, probe=Probe()),
+    "delivery:my_enrolments": SIGNED_IN_PAGE,
+    "delivery:my_details": Row(
+        {200: SIGNED_IN}, probe=Probe(allowed=SIGNED_IN, data=lambda s: {"usi": "bad"})
+    ),
+    "delivery:request_cancel": Row(
+        {405: REST}, kwargs=lambda s: {"pk": s.place_request.pk}, probe=Probe(allowed="learner")
+    ),
+    "delivery:offer_accept": Row(
+        {405: REST}, kwargs=lambda s: {"pk": s.offer.pk}, probe=Probe(allowed="learner")
+    ),
+    "delivery:offer_decline": Row(
+        {405: REST}, kwargs=lambda s: {"pk": s.offer.pk}, probe=Probe(allowed="learner")
+    ),
+    "delivery:waiting_leave": Row(
+        {405: REST}, kwargs=lambda s: {"pk": s.offer.pk}, probe=Probe(allowed="learner " + PEOPLE)
+    ),
+    # An intake's people: administrators, and the intake's own trainers.
+    "delivery:cohort_people": Row(PEOPLE_PAGE, kwargs=cohort_id),
+    "delivery:cohort_enrol_one": Row(
+        {405: REST},
+        kwargs=cohort_id,
+        probe=Probe(allowed=PEOPLE, data=lambda s: {"email": "new.person@example.test"}),
+    ),
+    "delivery:cohort_enrol_csv": Row(
+        PEOPLE_PAGE,
+        kwargs=cohort_id,
+        probe=Probe(
+            allowed=PEOPLE,
+            data=lambda s: {"file": ContentFile(b"email\nnew@example.test\n", name="l.csv")},
+        ),
+    ),
+    "delivery:request_decide": Row(
+        {405: REST},
+        kwargs=lambda s: {"pk": s.place_request.pk},
+        probe=Probe(allowed=PEOPLE, data=lambda s: {"decision": "decline", "reason": "Full."}),
+    ),
+    "delivery:enrolment_withdraw": Row(
+        PEOPLE_PAGE,
+        kwargs=lambda s: {"pk": s.enrolment.pk},
+        probe=Probe(allowed=PEOPLE, data=lambda s: {"reason": "Probe."}),
+    ),
+    "delivery:enrolment_transfer": Row(
+        PEOPLE_PAGE,
+        kwargs=lambda s: {"pk": s.enrolment.pk},
+        probe=Probe(allowed=PEOPLE, data=lambda s: {"reason": "Probe.", "to": s.cohort.pk}),
+    ),
     # --- assessment: the learner's
     "assessment:learner_tasks": Row(
         {200: "learner", 404: "learner_other", 403: REST}, kwargs=cohort_id
@@ -580,7 +650,7 @@ def _side(name: str) -> Side:
     assessor = UserFactory(username=f"assessor_{name}", roles=[Role.ASSESSOR])
     learner = UserFactory(username=f"learner_{name}", roles=[Role.LEARNER])
     cohort = CohortFactory(trainers=[trainer], assessors=[assessor])
-    enrol_learner(learner, cohort)
+    enrolment = enrol_learner(learner, cohort)
     made = assessable_unit(course=cohort.course)
     assessed = assess(learner, assessor, cohort, made)
     photo = next(e for e in assessed["evidence"] if e.content_type == "image/png")
@@ -658,6 +728,15 @@ def _side(name: str) -> Side:
         resource=resource,
         announcement=announcement,
         session=session,
+        place_request=EnrolmentRequest.objects.create(learner=learner, cohort=cohort),
+        offer=WaitingListEntry.objects.create(
+            learner=learner,
+            cohort=cohort,
+            status=WaitingListEntry.Status.OFFERED,
+            offered_at=timezone.now(),
+            offer_expires_at=timezone.now() + timedelta(days=3),
+        ),
+        enrolment=enrolment,
     )
 
 

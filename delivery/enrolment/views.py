@@ -89,7 +89,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             _form_errors(form, error)
         else:
-            request.session["signup_email"] = data["email"]
+            request.session["signup_email"] = data["email"].strip().lower()
             return redirect("signup_sent")
     status = 400 if form.errors else 200
     return render(

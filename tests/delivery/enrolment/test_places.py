@@ -51,7 +51,8 @@ def test_it_enrols_at_once_in_an_open_intake_and_says_so_on_commit(
     finally:
         learner_enrolled.disconnect(dispatch_uid="t")
     assert outcome.kind == "enrolled"
-    assert outcome.enrolment is not None and outcome.enrolment.status == "active"
+    assert outcome.enrolment is not None
+    assert outcome.enrolment.status == "active"
     assert heard == [outcome.enrolment]
 
 
@@ -106,7 +107,8 @@ def test_a_full_intake_puts_learners_on_its_waiting_list_in_order() -> None:
     first, second, third = (make_learner() for _ in range(3))
     assert services.request_place(first, cohort).kind == "enrolled"
     waiting = services.request_place(second, cohort)
-    assert waiting.kind == "waiting" and "number 1" in waiting.message
+    assert waiting.kind == "waiting"
+    assert "number 1" in waiting.message
     assert "number 2" in services.request_place(third, cohort).message
     refused(second, cohort, "already on this intake's waiting list")
 
@@ -130,7 +132,8 @@ def test_a_freed_place_is_offered_to_the_first_waiting_by_email(
     assert offer.status == "offered"
     assert WaitingListEntry.objects.get(learner=third).status == "waiting"
     offered_mail = [m for m in mail.outbox if second.email in m.to]
-    assert offered_mail and "is yours to take" in offered_mail[0].subject
+    assert offered_mail
+    assert "is yours to take" in offered_mail[0].subject
     # The offer holds the place: nobody else can take it.
     assert services.request_place(make_learner(), cohort).kind == "waiting"
     services.accept_offer(offer)
