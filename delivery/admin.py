@@ -16,11 +16,15 @@ from delivery.models import (
     CourseUnit,
     Element,
     Enrolment,
+    EnrolmentRequest,
     EvidenceItem,
+    Invitation,
+    LearnerProfile,
     Module,
     PerformanceCriterion,
     Resource,
     Unit,
+    WaitingListEntry,
 )
 
 
@@ -165,3 +169,45 @@ class ContentPackAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: Any) -> bool:
         return False  # packs arrive through `manage.py import_pack`
+
+
+# --- Enrolment (issue 16): read-only here; staff work on an intake's People page, where every
+# change goes through delivery.enrolment.services (places, e-mails, the audit trail).
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(LearnerProfile)
+class LearnerProfileAdmin(ReadOnlyAdmin):
+    list_display = ["user", "usi", "updated_at"]
+    search_fields = ["user__username", "user__email", "usi"]
+
+
+@admin.register(EnrolmentRequest)
+class EnrolmentRequestAdmin(ReadOnlyAdmin):
+    list_display = ["learner", "cohort", "status", "created_at", "decided_by"]
+    list_filter = ["status"]
+    search_fields = ["learner__email", "cohort__name"]
+
+
+@admin.register(WaitingListEntry)
+class WaitingListEntryAdmin(ReadOnlyAdmin):
+    list_display = ["learner", "cohort", "status", "joined_at", "offer_expires_at"]
+    list_filter = ["status"]
+    search_fields = ["learner__email", "cohort__name"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    list_display = ["email", "cohort", "created_at", "expires_at", "accepted_at"]
+    search_fields = ["email", "cohort__name"]
+    exclude = ["token_hash"]
