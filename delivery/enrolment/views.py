@@ -167,7 +167,8 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
 def enrol(request: HttpRequest, cohort_id: int) -> HttpResponse:
     """The catalogue's enrol box posts here; the answer is a message on the page it came from."""
     cohort = access_listed_intake(cohort_id)
-    back = safe_next(request) or reverse("delivery:my_enrolments")
+    asked = safe_next(request)
+    back = asked or reverse("delivery:my_enrolments")
     try:
         outcome = services.request_place(request.user, cohort)
     except ValidationError as error:
@@ -176,7 +177,7 @@ def enrol(request: HttpRequest, cohort_id: int) -> HttpResponse:
             return redirect(f"{reverse('delivery:my_details')}?{_query(back)}")
         return redirect(back)
     messages.success(request, outcome.message)
-    if outcome.kind == "enrolled":
+    if outcome.kind == "enrolled" and not asked:
         return redirect("delivery:course", cohort_id=cohort.pk)
     return redirect(back)
 

@@ -169,3 +169,30 @@ def test_fifty_thousand_rows_are_refused_quickly(staff: Client, taught: Any, set
     page = upload(staff, taught, content).content.decode()
     assert "more than 5,000 learners: split it into smaller files" in page
     assert counts() == before
+
+
+def test_a_csv_learner_sets_a_password_through_the_invitation(
+    staff: Client, taught: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    import re
+
+    upload(staff, taught, learners_csv(1), django_capture_on_commit_callbacks)
+    found = re.search(r"https?://[^/\s]+(/accounts/invitation/\S+/)", mail.outbox[-1].body)
+    assert found, mail.outbox[-1].body
+    visitor = Client()
+    response = visitor.post(
+        found.group(1),
+        {
+            "first_name": "Zoë",
+            "last_name": "Ngata",
+            "usi": "",
+            "password1": "a long and unusual pass",
+            "password2": "a long and unusual pass",
+        },
+    )
+    assert response.status_code == 302
+    user = User.objects.get(email="learner0@example.test")
+    assert user.is_active
+    assert user.check_password("a long and unusual pass")
+    assert LearnerProfile.objects.get(user=user).usi == make_usi(1000)  # kept from the file
+    assert Enrolment.objects.filter(learner=user).count() == 1

@@ -36,10 +36,19 @@ def test_anonymous_visitors_are_sent_to_sign_in(client: Client, intake: Any) -> 
 
 def test_it_enrols_and_goes_to_the_course(client: Client, intake: Any, applicant: Any) -> None:
     client.force_login(applicant)
-    response = enrol(client, intake)
+    response = enrol(client, intake, next_url="")
     assert response["Location"] == reverse("delivery:course", args=[intake.pk])
     assert Enrolment.objects.filter(learner=applicant, cohort=intake, status="active").exists()
     assert client.get(response["Location"]).status_code == 200
+
+
+def test_it_goes_back_to_the_page_it_came_from_with_a_message(
+    client: Client, intake: Any, applicant: Any
+) -> None:
+    client.force_login(applicant)
+    response = enrol(client, intake)
+    assert response["Location"] == "/catalogue/x/"
+    assert messages_of(response)[-1].startswith("You are enrolled in")
 
 
 def test_enrolling_twice_says_so_on_the_page_it_came_from(
@@ -81,7 +90,8 @@ def test_without_a_usi_the_learner_is_sent_to_their_details_and_back(client: Cli
         {"first_name": "A", "last_name": "B", "usi": make_usi(77), "next": "/catalogue/x/"},
     )
     assert saved["Location"] == "/catalogue/x/"
-    assert enrol(client, cohort)["Location"] == reverse("delivery:course", args=[cohort.pk])
+    assert enrol(client, cohort)["Location"] == "/catalogue/x/"
+    assert Enrolment.objects.filter(learner=learner, cohort=cohort).exists()
 
 
 def test_a_usi_is_one_learners(client: Client, applicant: Any) -> None:
@@ -205,3 +215,17 @@ def test_the_box_shows_the_right_action(applicant: Any) -> None:
     services.request_place(applicant, cohort)
     assert "Go to course" in render_box(applicant, cohort)
     assert "Join waiting list" in render_box(applicant, make_intake(places=0))
+
+
+def test_the_enrolments_page_keeps_its_query_count(
+    client: Client, applicant: Any, django_assert_max_num_queries: Any
+) -> None:
+    for _ in range(15):
+        services.request_place(applicant, make_intake())
+        services.request_place(applicant, make_intake(enrolment=Course.Enrolling.APPROVAL))
+        full = make_intake(places=0)
+        services.request_place(applicant, full)
+    client.force_login(applicant)
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("delivery:my_enrolments"))
+    assert page.content.decode().count("Leave the waiting list") == 15
