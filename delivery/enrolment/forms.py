@@ -66,7 +66,7 @@ class SignUpForm(NameFields, PasswordFields):
     field_order = ("first_name", "last_name", "email", "usi", "password1", "password2")
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         self.check_passwords()
         return cleaned
 
@@ -76,7 +76,7 @@ class InvitationSignUpForm(NameFields, PasswordFields):
     field_order = ("first_name", "last_name", "usi", "password1", "password2")
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         self.check_passwords()
         return cleaned
 

@@ -252,9 +252,11 @@ def enrol_csv(cohort: Cohort, rows: list[Row], *, by: Any) -> CsvResult:
     }
     created = 0
     for row in rows:
-        user = existing.get(row.email)
-        fresh = user is None
-        if fresh:
+        found = existing.get(row.email)
+        fresh = found is None
+        if found is not None:
+            user = found
+        else:
             user = User(
                 username=services._username_for(row.email),
                 email=row.email,

@@ -31,7 +31,7 @@ OFFERED = WaitingListEntry.Status.OFFERED
 WAITING = WaitingListEntry.Status.WAITING
 
 
-def _count(queryset: QuerySet[Any]) -> Subquery:
+def _count(queryset: QuerySet[Any]) -> Coalesce:
     """A correlated COUNT(*) of `queryset` (already filtered by OuterRef), 0 when none."""
     counted = queryset.order_by().values("cohort_id").annotate(n=Count("pk")).values("n")[:1]
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
@@ -178,7 +178,7 @@ def _state(
     if entry is not None and entry.status == OFFERED:
         return state("offered", offer_expires_at=entry.offer_expires_at)
     if entry is not None:
-        return state("waiting", position=entry.position)
+        return state("waiting", position=getattr(entry, "position", None))
     if cohort.course.enrolment == Course.Enrolling.CLOSED:
         return state("closed", message="The provider enrols learners in this course.")
     problem = window_problem(cohort, now)

@@ -198,7 +198,7 @@ def my_enrolments(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def my_details(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user: Any = request.user
     next_url = safe_next(request)
     initial = {
         "first_name": user.first_name,
@@ -303,7 +303,7 @@ def cohort_enrol_one(request: HttpRequest, cohort_id: int) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
     else:
         try:
             done = services.enrol_person(cohort, email=form.cleaned_data["email"], by=request.user)
