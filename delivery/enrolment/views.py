@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -287,6 +288,7 @@ def cohort_people(request: HttpRequest, cohort_id: int) -> HttpResponse:
         request,
         "delivery/enrolment/people.html",
         {
+            "now": timezone.now(),
             "people": people,
             "cohort": cohort,
             "enrol_form": EnrolOneForm(),

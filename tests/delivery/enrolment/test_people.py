@@ -150,6 +150,10 @@ def test_an_expired_invitation_is_refused(
         response = Client().get(link)
     assert response.status_code == 400
     assert "expired" in response.content.decode()
+    assert "<td>Open until" in staff.get(people(taught)).content.decode()
+    Invitation.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    assert "<td>Expired</td>" in staff.get(people(taught)).content.decode()
+    assert not Enrolment.objects.filter(cohort=taught).exists()
 
 
 def test_withdraw_needs_a_reason_and_is_audited(staff: Client, taught: Any, trainer: Any) -> None:
