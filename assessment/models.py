@@ -327,8 +327,10 @@ class Outcome(models.Model):
     cohort = models.ForeignKey(Cohort, on_delete=models.PROTECT, related_name="outcomes")
     code = models.CharField(max_length=2, choices=Code.choices)
     justification = models.TextField(blank=True)
+    # Null for a credit Flipside records itself when a learner enrols holding the unit already
+    # (assessment/marking/credit.py): pages say "credited automatically".
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(default=timezone.now)
     supersedes = models.OneToOneField(

@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from credentials.models import Credential, ExpiryReminder
+from credentials.models import Credential, ExpiryReminder, StackedCredit
 
 PUBLIC_CACHE_SECONDS = 3600
 
@@ -31,6 +31,16 @@ def wallet(learner: Any, *, now: datetime | None = None) -> QuerySet[Credential]
         .select_related("achievement__unit", "achievement__course")
         .annotate(standing=standing)
         .order_by("standing", "-issued_at", "-id")
+    )
+
+
+def stacked_from(credential: Credential) -> QuerySet[StackedCredit]:
+    """The units a course credential was issued on, in the course's order, each with the unit
+    credential (or outcome) it was credited from."""
+    return (
+        StackedCredit.objects.filter(course_credential=credential)
+        .select_related("unit", "unit_credential", "outcome__cohort__course")
+        .order_by("id")
     )
 
 

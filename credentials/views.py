@@ -66,6 +66,7 @@ def _public_context(credential: Credential) -> dict[str, Any]:
         "issuer": issuer,
         "achievement": achievement,
         "units": _units(credential),
+        "stacked": list(selectors.stacked_from(credential)),
         "page_url": services.site_url(reverse("credentials:page", args=[credential.public_id])),
         "json_url": services.site_url(reverse("credentials:json", args=[credential.public_id])),
         "image_url": services.site_url(reverse("credentials:image", args=[credential.public_id])),

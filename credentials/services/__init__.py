@@ -33,6 +33,7 @@ from credentials.services.hosting import IssuerMove, move_issuer_host
 from credentials.services.issuance import (
     COURSE_KINDS_WITH_CREDENTIAL,
     issue_course_credential,
+    issue_stacked_credentials,
     issue_unit_credential,
     subject_id,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "credential_url",
     "ensure_certificate",
     "issue_course_credential",
+    "issue_stacked_credentials",
     "issue_unit_credential",
     "issuer_profile",
     "move_issuer_host",
