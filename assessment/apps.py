@@ -26,3 +26,9 @@ class AssessmentConfig(AppConfig):
         from assessment.signals import record_changed
 
         record_changed.connect(on_record_changed, dispatch_uid="assessment.records.changes")
+
+        # A learner enrolling with units they already hold is credited with them (issue 16).
+        from assessment.marking.credit import credit_on_enrolment
+        from delivery.signals import learner_enrolled
+
+        learner_enrolled.connect(credit_on_enrolment, dispatch_uid="assessment.marking.credit")

@@ -413,6 +413,7 @@ AUDIT_ACTION_LABELS = {
     "evidence.withdrawn": "Evidence withdrawn",
     "evidence.purged": "Evidence file purged (retention policy)",
     "outcome.recorded": "Outcome recorded",
+    "outcome.credited": "Unit credited automatically on enrolment",
     "credential.issued": "Credential issued",
     "credential.revoked": "Credential revoked",
     "third_party.requested": "Third-party report requested",
