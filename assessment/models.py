@@ -416,6 +416,7 @@ AUDIT_ACTION_LABELS = {
     "outcome.credited": "Unit credited automatically on enrolment",
     "credential.issued": "Credential issued",
     "credential.revoked": "Credential revoked",
+    "learner_record.issued": "Learner record signed",
     "third_party.requested": "Third-party report requested",
     "third_party.resent": "Third-party report link sent again",
     "third_party.completed": "Third-party report completed",
