@@ -470,7 +470,11 @@ def record(request: HttpRequest) -> HttpResponse:
 
 
 def _latest_clr(request: HttpRequest) -> LearnerRecord | None:
-    return LearnerRecord.objects.filter(learner=request.user).order_by("-issued_at", "-id").first()
+    return (
+        LearnerRecord.objects.filter(learner_id=request.user.pk)
+        .order_by("-issued_at", "-id")
+        .first()
+    )
 
 
 @login_required

@@ -12,6 +12,7 @@ credential is in force), only a course credential the credit completes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -114,7 +115,14 @@ def credit_held_units(enrolment_id: int) -> list[Outcome]:
         )
         credited.append(outcome)
     for outcome in credited:
-        transaction.on_commit(
-            lambda pk=outcome.pk: unit_outcome_recorded.send(sender=Outcome, outcome_id=pk)
-        )
+        transaction.on_commit(_announce(outcome.pk))
     return credited
+
+
+def _announce(outcome_id: int) -> Callable[[], None]:
+    """Tell the apps above about a credit once it commits, like any recorded outcome."""
+
+    def send() -> None:
+        unit_outcome_recorded.send(sender=Outcome, outcome_id=outcome_id)
+
+    return send

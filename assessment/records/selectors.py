@@ -160,7 +160,7 @@ def outcome_rows(scope: RecordScope, filters: RecordFilters) -> Iterable[list[An
         )
     )
     labels = dict(Outcome.Code.choices)
-    names: dict[int, str] = {}
+    names: dict[int | None, str] = {}
     for row in rows.iterator(chunk_size=2000):
         (learner_id, family, given, email, code, title, course, cohort, outcome, outcome_at,
          first_attempt_at, cohort_start, enrolled_at, recorder) = row  # fmt: skip

@@ -64,12 +64,15 @@ def issue_learner_record(learner: Any) -> LearnerRecord:
             return latest
         parts = [
             (
-                site_url(f"/achievements/{credit.unit_credential.achievement.public_id}"),
-                site_url(f"/achievements/{credit.course_credential.achievement.public_id}"),
+                site_url(f"/achievements/{unit_achievement}"),
+                site_url(f"/achievements/{course_achievement}"),
             )
-            for credit in StackedCredit.objects.filter(
+            for unit_achievement, course_achievement in StackedCredit.objects.filter(
                 course_credential__in=credentials, unit_credential__isnull=False
-            ).select_related("unit_credential__achievement", "course_credential__achievement")
+            ).values_list(
+                "unit_credential__achievement__public_id",
+                "course_credential__achievement__public_id",
+            )
         ]
         public_id = uuid.uuid4()
         now = timezone.now()
