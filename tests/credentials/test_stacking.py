@@ -211,3 +211,18 @@ def test_a_credential_shows_what_it_stacks_from_on_its_page(
         "HLTSS00065"
     )
     assert achievement_for_course(stack.skill_set) == skill_set.achievement
+
+
+def test_the_stacked_credential_passes_every_check_of_the_verify_page(
+    stack: Stack, learner: Any, assessor: Any, client: Any
+) -> None:
+    earn(stack, learner, assessor)
+    [skill_set] = skill_set_credentials(stack, learner)
+
+    response = client.post(
+        "/credentials/verify", data=skill_set.document, content_type="application/json"
+    )
+
+    result = response.json()
+    assert result["verified"] is True, result
+    assert all(check["result"] == "pass" for check in result["checks"]), result["checks"]
