@@ -32,3 +32,9 @@ class AssessmentConfig(AppConfig):
         from delivery.signals import enrolment_ended
 
         enrolment_ended.connect(record_enrolment_ended, dispatch_uid="assessment.audit.enrolment")
+
+        # A learner enrolling with units they already hold is credited with them (issue 16).
+        from assessment.marking.credit import credit_on_enrolment
+        from delivery.signals import learner_enrolled
+
+        learner_enrolled.connect(credit_on_enrolment, dispatch_uid="assessment.marking.credit")

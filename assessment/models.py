@@ -327,8 +327,10 @@ class Outcome(models.Model):
     cohort = models.ForeignKey(Cohort, on_delete=models.PROTECT, related_name="outcomes")
     code = models.CharField(max_length=2, choices=Code.choices)
     justification = models.TextField(blank=True)
+    # Null for a credit Flipside records itself when a learner enrols holding the unit already
+    # (assessment/marking/credit.py): pages say "credited automatically".
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(default=timezone.now)
     supersedes = models.OneToOneField(
@@ -411,8 +413,10 @@ AUDIT_ACTION_LABELS = {
     "evidence.withdrawn": "Evidence withdrawn",
     "evidence.purged": "Evidence file purged (retention policy)",
     "outcome.recorded": "Outcome recorded",
+    "outcome.credited": "Unit credited automatically on enrolment",
     "credential.issued": "Credential issued",
     "credential.revoked": "Credential revoked",
+    "learner_record.issued": "Learner record signed",
     "third_party.requested": "Third-party report requested",
     "third_party.resent": "Third-party report link sent again",
     "third_party.completed": "Third-party report completed",

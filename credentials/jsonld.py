@@ -22,12 +22,14 @@ CONTEXTS_DIR = Path(__file__).resolve().parent / "contexts"
 VC_V2_CONTEXT_URL = "https://www.w3.org/ns/credentials/v2"
 OB_V3P0_CONTEXT_URL = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 OB_V3P0_EXTENSIONS_URL = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
+CLR_V2P0_CONTEXT_URL = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
 
 # The only URLs the loader answers, and the file each is read from. See contexts/README.md.
 CONTEXT_FILES: dict[str, str] = {
     VC_V2_CONTEXT_URL: "credentials-v2.json",
     OB_V3P0_CONTEXT_URL: "ob-v3p0-context-3.0.3.json",
     OB_V3P0_EXTENSIONS_URL: "ob-v3p0-extensions.json",
+    CLR_V2P0_CONTEXT_URL: "clr-v2p0-context-2.0.1.json",
 }
 
 CANONIZE_OPTIONS: dict[str, str] = {"algorithm": "URDNA2015", "format": "application/n-quads"}

@@ -224,3 +224,52 @@ class ExpiryReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.credential} ({self.days_before} days)"
+
+
+class StackedCredit(models.Model):
+    """One unit a course credential was issued on: the outcome that made the unit held (in any
+    cohort, any course) and the unit credential it was credited from, if one was in force.
+    Credit recorded as such: the course credential's page and the learner's record say
+    "HLTINF006 credited from your credential of 3 March", and its OB 3.0 evidence names it."""
+
+    course_credential = models.ForeignKey(
+        Credential, on_delete=models.CASCADE, related_name="stacked_credits"
+    )
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    unit_credential = models.ForeignKey(
+        Credential, null=True, blank=True, on_delete=models.PROTECT, related_name="stacked_into"
+    )
+    outcome = models.ForeignKey(Outcome, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["course_credential", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course_credential", "unit"], name="stacked_credit_once_per_unit"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit.code} in {self.course_credential}"
+
+
+class LearnerRecord(models.Model):
+    """A signed Comprehensive Learner Record (1EdTech CLR 2.0 `ClrCredential`), stored as
+    signed, so its `id` URL dereferences to the very bytes the learner took away (as a
+    credential's does). A new one is signed only when what it would hold has changed: the
+    learner's credentials in force (`fingerprint`), or the key that signs."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="learner_records"
+    )
+    issued_at = models.DateTimeField(default=timezone.now)
+    fingerprint = models.CharField(max_length=64)
+    signing_key = models.ForeignKey(SigningKey, on_delete=models.PROTECT, related_name="+")
+    document = models.TextField()
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Learner record of {self.learner} ({self.issued_at:%Y-%m-%d})"

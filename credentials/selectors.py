@@ -4,14 +4,20 @@ images."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models import Case, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from credentials.models import Credential, ExpiryReminder
+from assessment.models import Outcome
+from credentials.models import Credential, ExpiryReminder, StackedCredit
+
+# A credential is "expiring" this many days before its end: the wallet's reminders, the
+# learner's record and the playlist's renewal suggestions use the same window.
+EXPIRING_WITHIN_DAYS = 90
 
 PUBLIC_CACHE_SECONDS = 3600
 
@@ -31,6 +37,118 @@ def wallet(learner: Any, *, now: datetime | None = None) -> QuerySet[Credential]
         .select_related("achievement__unit", "achievement__course")
         .annotate(standing=standing)
         .order_by("standing", "-issued_at", "-id")
+    )
+
+
+@dataclass(frozen=True)
+class Holding:
+    """An achievement a learner holds in force: by which credential, until when (None: it
+    does not expire), and whether that end is near (`EXPIRING_WITHIN_DAYS`)."""
+
+    achievement_id: int
+    credential_id: int
+    public_id: uuid.UUID
+    valid_from: datetime
+    valid_until: datetime | None
+    expiring: bool
+
+
+def learner_holdings(learner: Any, *, now: datetime | None = None) -> dict[int, Holding]:
+    """Every achievement (unit, course or milestone) `learner` holds in force at `now`, by
+    achievement id: "does this learner hold achievement X, expiring when". One query.
+
+    In force: issued, neither revoked nor expired (a credential not yet valid counts: it is
+    issued and will be). Where several credentials attest the same achievement (a renewal
+    issued before the old one ended), the one lasting longest is the holding.
+    """
+    now = now or timezone.now()
+    rows = (
+        Credential.objects.filter(learner=learner, revoked_at__isnull=True)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+        .values_list("achievement_id", "pk", "public_id", "valid_from", "valid_until")
+    )
+    soon = now + timedelta(days=EXPIRING_WITHIN_DAYS)
+    holdings: dict[int, Holding] = {}
+    for achievement_id, pk, public_id, valid_from, valid_until in rows:
+        held = holdings.get(achievement_id)
+        if held is not None and (
+            held.valid_until is None
+            or (valid_until is not None and valid_until <= held.valid_until)
+        ):
+            continue
+        holdings[achievement_id] = Holding(
+            achievement_id, pk, public_id, valid_from, valid_until,
+            expiring=valid_until is not None and valid_until <= soon,
+        )  # fmt: skip
+    return holdings
+
+
+def _lasts(valid_until: datetime | None) -> datetime:
+    return valid_until or datetime.max.replace(tzinfo=UTC)
+
+
+@dataclass
+class RecordCredential:
+    credential: Credential
+    status: str  # valid, expiring, expired, revoked, not_yet_valid
+    status_label: str
+
+
+@dataclass
+class LearnerRecordView:
+    """The learner's whole record at this provider: every unit's current outcome (each cohort
+    it was recorded in), every credential with its standing, course credentials with what they
+    stack from."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    credentials: list[RecordCredential] = field(default_factory=list)
+
+    @property
+    def units_held(self) -> int:
+        return len({o.unit_id for o in self.outcomes if o.competent})
+
+
+STATUS_LABELS = {
+    "valid": "Valid",
+    "expiring": "Valid, expiring soon",
+    "expired": "Expired",
+    "revoked": "Revoked",
+    "not_yet_valid": "Not yet valid",
+}
+
+
+def learner_record(learner: Any, *, now: datetime | None = None) -> LearnerRecordView:
+    """`learner`'s record (only theirs: the caller passes the signed-in user). Three queries
+    however much they hold: outcomes, credentials, and what course credentials stack from."""
+    now = now or timezone.now()
+    outcomes = list(
+        Outcome.objects.current()
+        .filter(learner=learner)
+        .select_related("unit", "cohort__course")
+        .order_by("unit__code", "-recorded_at", "-id")
+    )
+    stacked = StackedCredit.objects.select_related(
+        "unit", "unit_credential", "outcome__cohort__course"
+    ).order_by("id")
+    credentials = []
+    soon = now + timedelta(days=EXPIRING_WITHIN_DAYS)
+    for credential in wallet(learner, now=now).prefetch_related(
+        Prefetch("stacked_credits", queryset=stacked)
+    ):
+        status = str(credential.status_at(now))
+        if status == Credential.Status.VALID and credential.valid_until is not None:
+            status = "expiring" if credential.valid_until <= soon else status
+        credentials.append(RecordCredential(credential, status, STATUS_LABELS[status]))
+    return LearnerRecordView(outcomes=outcomes, credentials=credentials)
+
+
+def stacked_from(credential: Credential) -> QuerySet[StackedCredit]:
+    """The units a course credential was issued on, in the course's order, each with the unit
+    credential (or outcome) it was credited from."""
+    return (
+        StackedCredit.objects.filter(course_credential=credential)
+        .select_related("unit", "unit_credential", "outcome__cohort__course")
+        .order_by("id")
     )
 
 

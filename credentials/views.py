@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import (
     FileResponse,
@@ -32,7 +33,7 @@ from django_ratelimit.core import is_ratelimited
 from credentials import badge, baking, selectors, services
 from credentials.forms import RevokeForm, VerifyForm
 from credentials.keys import IssuerMismatch, did_document
-from credentials.models import Achievement, Credential, StatusList
+from credentials.models import Achievement, Credential, LearnerRecord, StatusList
 from credentials.verification import verify_submission
 from delivery.permissions import audits_cohort, role_required
 from delivery.roles import Role
@@ -66,6 +67,7 @@ def _public_context(credential: Credential) -> dict[str, Any]:
         "issuer": issuer,
         "achievement": achievement,
         "units": _units(credential),
+        "stacked": list(selectors.stacked_from(credential)),
         "page_url": services.site_url(reverse("credentials:page", args=[credential.public_id])),
         "json_url": services.site_url(reverse("credentials:json", args=[credential.public_id])),
         "image_url": services.site_url(reverse("credentials:image", args=[credential.public_id])),
@@ -449,3 +451,68 @@ def revoke(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         {"credential": credential, "form": form},
         status=400 if request.method == "POST" else 200,
     )
+
+
+# --- the learner's record (issue 16) -----------------------------------------------------------
+
+
+@login_required
+@require_GET
+def record(request: HttpRequest) -> HttpResponse:
+    """The signed-in learner's whole record here: units, outcomes, credentials and what they
+    stack from. Only their own (there is no other learner's to name); staff read learners'
+    records through the records pages."""
+    return render(
+        request,
+        "credentials/record.html",
+        {"record": selectors.learner_record(request.user), "signed": _latest_clr(request)},
+    )
+
+
+def _latest_clr(request: HttpRequest) -> LearnerRecord | None:
+    return (
+        LearnerRecord.objects.filter(learner_id=request.user.pk)
+        .order_by("-issued_at", "-id")
+        .first()
+    )
+
+
+@login_required
+@require_GET
+def record_pdf(request: HttpRequest) -> HttpResponse:
+    """The record as a PDF the learner keeps or prints (rendered now: it is always current)."""
+    from credentials.record_pdf import render_record_pdf
+
+    pdf = render_record_pdf(request.user, selectors.learner_record(request.user))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = 'attachment; filename="learner-record.pdf"'
+    response["Cache-Control"] = "private"
+    return response
+
+
+@login_required
+@require_http_methods(["POST"])
+def record_clr(request: HttpRequest) -> HttpResponse:
+    """Sign (or, unchanged, reuse) the learner's Comprehensive Learner Record and download it."""
+    try:
+        signed = services.issue_learner_record(request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("credentials:record")
+    except IssuerMismatch as error:
+        messages.error(request, f"Not signed: {error}")
+        return redirect("credentials:record")
+    return redirect(reverse("credentials:clr", args=[signed.public_id]) + "?download=1")
+
+
+@require_GET
+def clr(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """A signed learner record at its `id` URL, byte for byte as signed: public to whoever the
+    learner gave its (unguessable) link, as each credential's JSON is."""
+    signed = get_object_or_404(LearnerRecord, public_id=public_id)
+    response = HttpResponse(signed.document, content_type=VC_CONTENT_TYPE)
+    if request.GET.get("download"):
+        response["Content-Disposition"] = 'attachment; filename="learner-record.clr.json"'
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = "no-cache"
+    return response

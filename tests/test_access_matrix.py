@@ -73,7 +73,11 @@ from assessment.records.exports import build_record_export, start_record_export
 from assessment.records.selectors import RecordFilters
 from assessment.third_party.services import request_third_party_report
 from credentials.models import ExpiryReminder
-from credentials.services import ensure_certificate, issue_unit_credential
+from credentials.services import (
+    ensure_certificate,
+    issue_learner_record,
+    issue_unit_credential,
+)
 from delivery.models import (
     Announcement,
     AuditorGrant,
@@ -164,6 +168,7 @@ class Side:
     place_request: Any = None
     offer: Any = None
     enrolment: Any = None
+    learner_record: Any = None  # the learner's signed CLR (credentials.LearnerRecord)
 
 
 @dataclass(frozen=True)
@@ -306,6 +311,18 @@ ROWS: dict[str, Row] = {
         {405: "admin", 403: REST}, kwargs=credential_id, probe=Probe(allowed="admin")
     ),
     # --- credentials: the learner's record, stacking (issue 16)
+    # Each signed-in person's own record (there is no other learner's to name: staff read
+    # records through the records pages); the CLR at its id URL is public by its unguessable
+    # link, as each credential's JSON is.
+    "credentials:record": SIGNED_IN_PAGE,
+    "credentials:record_pdf": SIGNED_IN_PAGE,
+    "credentials:record_clr": Row(
+        {302: "anon", 405: REST},
+        probe=Probe(allowed=" ".join(r for r in RELATIONS if r != "anon")),
+    ),
+    "credentials:clr": Row(
+        {200: EVERYONE}, kwargs=lambda s: {"public_id": s.learner_record.public_id}
+    ),
     # --- delivery: the learner's
     "delivery:dashboard": Row({200: "learner learner_other", 403: REST}),
     "delivery:course": Row({200: "learner", 404: "learner_other", 403: REST}, kwargs=cohort_id),
@@ -695,6 +712,7 @@ def _side(name: str) -> Side:
     assert credential is not None
     credential = ensure_certificate(credential)
     reminder = ExpiryReminder.objects.create(credential=credential, days_before=30)
+    learner_record = issue_learner_record(learner)
 
     module = ModuleFactory(course=cohort.course)
     resource = ResourceFactory(module=module, kind=Resource.Kind.VIDEO)
@@ -737,6 +755,7 @@ def _side(name: str) -> Side:
             offer_expires_at=timezone.now() + timedelta(days=3),
         ),
         enrolment=enrolment,
+        learner_record=learner_record,
     )
 
 

@@ -160,11 +160,13 @@ def outcome_rows(scope: RecordScope, filters: RecordFilters) -> Iterable[list[An
         )
     )
     labels = dict(Outcome.Code.choices)
-    names: dict[int, str] = {}
+    names: dict[int | None, str] = {}
     for row in rows.iterator(chunk_size=2000):
         (learner_id, family, given, email, code, title, course, cohort, outcome, outcome_at,
          first_attempt_at, cohort_start, enrolled_at, recorder) = row  # fmt: skip
-        if recorder not in names:
+        if recorder is None:  # a unit credited on enrolment (assessment/marking/credit.py)
+            names[recorder] = "Credited automatically"
+        elif recorder not in names:
             person = people.filter(pk=recorder).first()
             names[recorder] = (person.get_full_name() or person.get_username()) if person else ""
         end = timezone.localdate(outcome_at)

@@ -9,6 +9,7 @@ those above it):
 - `revocation`: revoking, with the list signed again
 - `reminders`: expiry reminders
 - `hosting`: moving the issuer to a new host
+- `records`: the learner's signed Comprehensive Learner Record (CLR 2.0)
 
 The public names are re-exported here, so callers keep `from credentials.services import ...`.
 Modules of this package import one another by their full names, never through this one.
@@ -33,9 +34,11 @@ from credentials.services.hosting import IssuerMove, move_issuer_host
 from credentials.services.issuance import (
     COURSE_KINDS_WITH_CREDENTIAL,
     issue_course_credential,
+    issue_stacked_credentials,
     issue_unit_credential,
     subject_id,
 )
+from credentials.services.records import issue_learner_record, record_url
 from credentials.services.reminders import send_expiry_reminders
 from credentials.services.revocation import revoke_credential
 from credentials.services.status_lists import sign_status_list
@@ -49,10 +52,13 @@ __all__ = [
     "credential_url",
     "ensure_certificate",
     "issue_course_credential",
+    "issue_learner_record",
+    "issue_stacked_credentials",
     "issue_unit_credential",
     "issuer_profile",
     "move_issuer_host",
     "queue_certificate",
+    "record_url",
     "revoke_credential",
     "send_expiry_reminders",
     "sign_status_list",

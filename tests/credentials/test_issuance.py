@@ -31,9 +31,10 @@ from tests.factories import assessable_unit
 # Outcome, achievement with its unit, existing credential, issuer profile, status list and its
 # count, a free index, the key, the credential and its audit event (the chain's last hash, the
 # event); the course's units, the learner locked and their outcomes (is a skill set complete?);
+# the learner's credential in force for the unit (one unit, one credential: issue 16);
 # and the transaction's statements, with a savepoint around the insert (a duplicate is caught).
 # On PostgreSQL the audit chain also takes its advisory lock (assessment/audit.py).
-QUERIES_PER_CREDENTIAL = {"sqlite": 18, "postgresql": 19}
+QUERIES_PER_CREDENTIAL = {"sqlite": 19, "postgresql": 20}
 
 SCHEMA_PATH = (
     Path(__file__).resolve().parents[2]

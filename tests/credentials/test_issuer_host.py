@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.utils import timezone
 
 from assessment.models import AuditEvent
 from credentials import keys, status
@@ -131,6 +132,8 @@ def test_a_process_configured_for_another_host_refuses_to_issue(
     outcome = competent(learner, unit, cohort, assessor)
     credential.outcome.superseded_by = outcome
     credential.outcome.save()
+    # Expired, so the new outcome is a renewal: while it is in force, nothing new is signed.
+    Credential.objects.filter(pk=credential.pk).update(valid_until=timezone.now())
 
     with pytest.raises(keys.IssuerMismatch):
         issue_unit_credential(outcome.pk)
@@ -240,6 +243,8 @@ def test_the_issuing_task_logs_why_it_refused_and_does_not_fail_the_caller(
     outcome = competent(learner, unit, cohort, assessor)
     credential.outcome.superseded_by = outcome
     credential.outcome.save()
+    # Expired, so the new outcome is a renewal: while it is in force, nothing new is signed.
+    Credential.objects.filter(pk=credential.pk).update(valid_until=timezone.now())
 
     assert issue_credentials_for_outcome.delay(outcome.pk).get() is None
     assert Credential.objects.count() == 1

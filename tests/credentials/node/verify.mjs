@@ -28,6 +28,7 @@ const CONTEXT_FILES = {
   'https://www.w3.org/ns/credentials/v2': 'credentials-v2.json',
   'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json': 'ob-v3p0-context-3.0.3.json',
   'https://purl.imsglobal.org/spec/ob/v3p0/extensions.json': 'ob-v3p0-extensions.json',
+  'https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json': 'clr-v2p0-context-2.0.1.json',
 };
 const DID_CONTEXT = 'https://www.w3.org/ns/did/v1';
 const MULTIKEY_CONTEXT = 'https://w3id.org/security/multikey/v1';
