@@ -72,17 +72,22 @@ def visible_courses(user: Any) -> QuerySet[Course]:
     return Course.objects.filter(published=True)
 
 
-def upcoming_intakes(today: dt.date | None = None) -> QuerySet[Cohort]:
+def _upcoming(today: dt.date, *, within: int | None = None) -> Q:
     """Listed intakes a learner could still join: rolling ones not yet ended, and scheduled
-    ones not yet started. Each with `active` (its active enrolments), for places left."""
-    today = today or timezone.localdate()
+    ones not yet started (and, with `within`, starting in that many days)."""
+    scheduled = Q(rolling=False, starts_on__gte=today)
+    if within is not None:
+        scheduled &= Q(starts_on__lte=today + dt.timedelta(days=within))
+    return Q(listed=True) & (
+        Q(rolling=True, ends_on__isnull=True) | Q(rolling=True, ends_on__gte=today) | scheduled
+    )
+
+
+def upcoming_intakes(today: dt.date | None = None) -> QuerySet[Cohort]:
+    """Upcoming listed intakes (see `_upcoming`), each with `active` (its active enrolments),
+    for places left; rolling ones first, then by start."""
     return (
-        Cohort.objects.filter(listed=True)
-        .filter(
-            Q(rolling=True, ends_on__isnull=True)
-            | Q(rolling=True, ends_on__gte=today)
-            | Q(rolling=False, starts_on__gte=today)
-        )
+        Cohort.objects.filter(_upcoming(today or timezone.localdate()))
         .annotate(active=Count("enrolments", filter=Q(enrolments__status=Enrolment.Status.ACTIVE)))
         .order_by("-rolling", "starts_on", "name", "pk")
     )
@@ -90,7 +95,8 @@ def upcoming_intakes(today: dt.date | None = None) -> QuerySet[Cohort]:
 
 def search_courses(filters: dict[str, Any], *, today: dt.date | None = None) -> QuerySet[Course]:
     """Published courses matching the cleaned filters, in title order. Every word of the
-    search must appear in the course's code, title or description, or a unit's code or title."""
+    search must appear in the course's code, title or description, or a unit's code or title.
+    (Paginate its `values_list("pk", flat=True)`: one query, then `page_courses`.)"""
     today = today or timezone.localdate()
     courses = Course.objects.filter(published=True)
     for word in (filters.get("q") or "").split()[:10]:
@@ -115,10 +121,26 @@ def search_courses(filters: dict[str, Any], *, today: dt.date | None = None) -> 
         if mode in DELIVERY_MODES:
             courses = courses.filter(**{mode: True})
     if filters.get("soon"):
-        soon = upcoming_intakes(today).filter(course=OuterRef("pk"))
-        soon = soon.filter(Q(rolling=True) | Q(starts_on__lte=today + dt.timedelta(days=SOON_DAYS)))
-        courses = courses.filter(Exists(soon.values("pk")))
+        soon = Cohort.objects.filter(_upcoming(today, within=SOON_DAYS), course=OuterRef("pk"))
+        courses = courses.filter(Exists(soon))
     return courses.order_by("title", "code")
+
+
+def page_courses(ids: list[int]) -> list[Course]:
+    """The courses of one page of `search_courses` ids, in that order, with what a card shows."""
+    found = Course.objects.filter(pk__in=ids).only(
+        "code",
+        "title",
+        "kind",
+        "area",
+        "effort_hours",
+        "validity_months",
+        "self_paced",
+        "live_tutorials",
+        "workplace_observation",
+    )
+    by_id = {course.pk: course for course in found}
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def areas() -> list[str]:
@@ -159,7 +181,8 @@ class Offer:
     """One course as the catalogue shows it."""
 
     course: Course
-    units: list[Unit] = field(default_factory=list)
+    unit_ids: list[int] = field(default_factory=list)
+    units: list[Unit] = field(default_factory=list)  # on a course's page only
     intakes: list[Intake] = field(default_factory=list)
     achievement: Achievement | None = None
     stacks_into: list[Stack] = field(default_factory=list)
@@ -196,22 +219,29 @@ def validity_words(months: int | None) -> str:
     return f"valid {months} month{'s' if months != 1 else ''}"
 
 
-def offers(courses: list[Course], *, today: dt.date | None = None) -> list[Offer]:
-    """The catalogue's view of `courses` (a page of them): four queries however many."""
+def offers(
+    courses: list[Course], *, today: dt.date | None = None, units: bool = False
+) -> list[Offer]:
+    """The catalogue's view of `courses` (a page of them): four queries however many; with
+    `units`, each unit's row too (a course's page lists them; a card does not)."""
     if not courses:
         return []
     by_id = {course.pk: Offer(course) for course in courses}
-    links = list(
-        CourseUnit.objects.filter(course_id__in=by_id)
-        .select_related("unit")
-        .order_by("course_id", "position", "pk")
-    )
-    for link in links:
-        by_id[link.course_id].units.append(link.unit)
-    for cohort in upcoming_intakes(today).filter(course_id__in=by_id):
+    links = CourseUnit.objects.filter(course_id__in=by_id).order_by("course_id", "position", "pk")
+    if units:
+        for link in links.select_related("unit"):
+            by_id[link.course_id].unit_ids.append(link.unit_id)
+            by_id[link.course_id].units.append(link.unit)
+    else:
+        for course_id, unit_id in links.values_list("course_id", "unit_id"):
+            by_id[course_id].unit_ids.append(unit_id)
+    intakes = upcoming_intakes(today).filter(course_id__in=by_id)
+    if not units:  # a card names the next intake only
+        intakes = intakes.only("course_id", "name", "rolling", "places", "starts_on", "ends_on")
+    for cohort in intakes:
         by_id[cohort.course_id].intakes.append(Intake(cohort, _places_left(cohort)))
     _attach_achievements(by_id)
-    _attach_stacks(by_id, {link.unit_id for link in links})
+    _attach_stacks(by_id, {unit_id for offer in by_id.values() for unit_id in offer.unit_ids})
     return [by_id[course.pk] for course in courses]
 
 
@@ -225,14 +255,14 @@ def _attach_achievements(by_id: dict[int, Offer]) -> None:
     """A single unit's course earns the unit's credential; a skill set or microcredential its
     own (see credentials.services.issuance). Achievements exist once first issued."""
     unit_of = {
-        pk: offer.units[0].pk
+        pk: offer.unit_ids[0]
         for pk, offer in by_id.items()
-        if offer.course.kind == Course.Kind.UNIT and offer.units
+        if offer.course.kind == Course.Kind.UNIT and offer.unit_ids
     }
     whole = [pk for pk, offer in by_id.items() if offer.course.kind != Course.Kind.UNIT]
     found = Achievement.objects.filter(
         Q(course_id__in=whole) | Q(unit_id__in=set(unit_of.values()))
-    ).only("public_id", "name", "human_code", "unit_id", "course_id", "validity_months")
+    ).only("public_id", "name", "unit_id", "course_id")
     by_unit, by_course = {}, {}
     for achievement in found:
         if achievement.unit_id:
@@ -265,7 +295,7 @@ def _attach_stacks(by_id: dict[int, Offer], unit_ids: set[int]) -> None:
         units_of[course_id].add(unit_id)
         named.setdefault(course_id, Stack(code, title, Course.Kind(kind).label))
     for pk, offer in by_id.items():
-        mine = {unit.pk for unit in offer.units}
+        mine = set(offer.unit_ids)
         if not mine:
             continue
         offer.stacks_into = [
@@ -295,12 +325,12 @@ def course_page(user: Any, code: str) -> CoursePage:
     course = visible_courses(user).filter(code=code).first()
     if course is None:
         raise Http404("No such course in the catalogue.")
-    (offer,) = offers([course])
+    (offer,) = offers([course], units=True)
     alone: dict[int, Stack] = {}
     if course.kind != Course.Kind.UNIT and offer.units:
         for unit_id, code_, title in (
             CourseUnit.objects.filter(
-                unit_id__in=[unit.pk for unit in offer.units],
+                unit_id__in=offer.unit_ids,
                 course__kind=Course.Kind.UNIT,
                 course__published=True,
             )

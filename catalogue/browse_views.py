@@ -20,16 +20,16 @@ def index(request: HttpRequest) -> HttpResponse:
     the results are sent back, so the list follows the filters as they change."""
     form = browse.CatalogueFilters(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
-    page = Paginator(browse.search_courses(filters), browse.PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    # The matching ids in one query (rather than a count and a page of the same search).
+    ids = list(browse.search_courses(filters).values_list("pk", flat=True))
+    page = Paginator(ids, browse.PER_PAGE).get_page(request.GET.get("page"))
     query = urlencode(
         [(k, v) for k, values in request.GET.lists() if k != "page" for v in values if v]
     )
     context = {
         "form": form,
         "page": page,
-        "offers": browse.offers(list(page.object_list)),
+        "offers": browse.offers(browse.page_courses(list(page.object_list))),
         "query": query,
         "filtered": bool(query),
     }
