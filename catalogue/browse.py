@@ -17,6 +17,7 @@ from django import forms
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from credentials.models import Achievement
 from delivery.models import Cohort, Course, CourseUnit, Enrolment, Unit
@@ -24,7 +25,7 @@ from delivery.roles import Role, has_role
 
 # Days ahead an intake counts as "starting soon".
 SOON_DAYS = 30
-PER_PAGE = 20
+PER_PAGE = 12
 
 # Effort bands (hours, inclusive), as the "length" filter offers them.
 LENGTHS: dict[str, tuple[str, int | None, int | None]] = {
@@ -175,6 +176,10 @@ class Stack:
     title: str
     kind: str
 
+    @property
+    def kind_lower(self) -> str:
+        return self.kind.lower()
+
 
 @dataclass
 class Offer:
@@ -203,6 +208,42 @@ class Offer:
     @property
     def validity(self) -> str:
         return validity_words(self.course.validity_months)
+
+    # A card's lines, in words, put together here rather than in the template: a page shows
+    # many cards, and each template lookup and filter costs more than the Python.
+
+    @property
+    def meta(self) -> str:
+        """ "Skill set · Health and safety · about 20 hours"."""
+        course = self.course
+        parts = [course.get_kind_display()]
+        if course.area:
+            parts.append(course.area)
+        if course.effort_hours:
+            parts.append(
+                f"about {course.effort_hours} hour{'s' if course.effort_hours != 1 else ''}"
+            )
+        return " · ".join(parts)
+
+    @property
+    def next_when(self) -> str:
+        """ "Start any day", "Next intake 3 Jan 2027", or "" with no intake."""
+        intake = self.next_intake
+        if intake is None:
+            return ""
+        if intake.cohort.rolling:
+            return "Start any day"
+        return f"Next intake {date_format(intake.cohort.starts_on, 'j M Y')}"
+
+    @property
+    def next_places(self) -> str:
+        """ "4 places left", "full", or "" (no limit, or no intake)."""
+        intake = self.next_intake
+        if intake is None or intake.places_left is None:
+            return ""
+        if intake.full:
+            return "full"
+        return f"{intake.places_left} place{'s' if intake.places_left != 1 else ''} left"
 
     @property
     def outcomes(self) -> list[str]:

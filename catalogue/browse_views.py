@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from catalogue import browse
@@ -32,6 +33,9 @@ def index(request: HttpRequest) -> HttpResponse:
         "offers": browse.offers(browse.page_courses(list(page.object_list))),
         "query": query,
         "filtered": bool(query),
+        # A course's page is this address and its code (catalogue:course), joined in the
+        # template rather than reversed once per card.
+        "catalogue_url": reverse("catalogue:index"),
     }
     if getattr(request, "htmx", False):
         return render(request, "catalogue/browse/index.html#results", context)
