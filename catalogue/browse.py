@@ -97,7 +97,7 @@ def upcoming_intakes(today: dt.date | None = None) -> QuerySet[Cohort]:
 def search_courses(filters: dict[str, Any], *, today: dt.date | None = None) -> QuerySet[Course]:
     """Published courses matching the cleaned filters, in title order. Every word of the
     search must appear in the course's code, title or description, or a unit's code or title.
-    (Paginate its `values_list("pk", flat=True)`: one query, then `page_courses`.)"""
+    (Paginate its `card_rows`: one query for the count and the page, then `page_courses`.)"""
     today = today or timezone.localdate()
     courses = Course.objects.filter(published=True)
     for word in (filters.get("q") or "").split()[:10]:
@@ -127,21 +127,31 @@ def search_courses(filters: dict[str, Any], *, today: dt.date | None = None) -> 
     return courses.order_by("title", "code")
 
 
-def page_courses(ids: list[int]) -> list[Course]:
-    """The courses of one page of `search_courses` ids, in that order, with what a card shows."""
-    found = Course.objects.filter(pk__in=ids).only(
-        "code",
-        "title",
-        "kind",
-        "area",
-        "effort_hours",
-        "validity_months",
-        "self_paced",
-        "live_tutorials",
-        "workplace_observation",
-    )
-    by_id = {course.pk: course for course in found}
-    return [by_id[pk] for pk in ids if pk in by_id]
+# What a card shows of a course: every match is read with these (a few hundred rows at most:
+# one query for the count and the page), and the page's become Course rows.
+# (In the model's order, as Model.from_db takes them.)
+CARD_FIELDS = (
+    "id",
+    "code",
+    "title",
+    "kind",
+    "validity_months",
+    "area",
+    "effort_hours",
+    "self_paced",
+    "live_tutorials",
+    "workplace_observation",
+)
+
+
+def card_rows(courses: QuerySet[Course]) -> list[tuple[Any, ...]]:
+    """Every course of `courses` as a tuple of CARD_FIELDS, for paginating."""
+    return list(courses.values_list(*CARD_FIELDS))
+
+
+def page_courses(rows: list[tuple[Any, ...]]) -> list[Course]:
+    """Course rows (with CARD_FIELDS only) for one page of `card_rows`."""
+    return [Course.from_db("default", CARD_FIELDS, row) for row in rows]
 
 
 def areas() -> list[str]:

@@ -21,9 +21,9 @@ def index(request: HttpRequest) -> HttpResponse:
     the results are sent back, so the list follows the filters as they change."""
     form = browse.CatalogueFilters(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
-    # The matching ids in one query (rather than a count and a page of the same search).
-    ids = list(browse.search_courses(filters).values_list("pk", flat=True))
-    page = Paginator(ids, browse.PER_PAGE).get_page(request.GET.get("page"))
+    # Every match in one query (rather than a count and a page of the same search).
+    rows = browse.card_rows(browse.search_courses(filters))
+    page = Paginator(rows, browse.PER_PAGE).get_page(request.GET.get("page"))
     query = urlencode(
         [(k, v) for k, values in request.GET.lists() if k != "page" for v in values if v]
     )

@@ -352,8 +352,8 @@ def test_the_list_keeps_a_fixed_query_count(
     _many(15)  # a full page of courses, each with units, stacks, intakes and enrolments
     many = _count(client, INDEX, {"q": "many", "soon": "1"}, django_assert_max_num_queries)
     assert many == few
-    assert many <= 7, many
-    assert _count(client, INDEX, {}, django_assert_max_num_queries) <= 8
+    assert many <= 6, many
+    assert _count(client, INDEX, {}, django_assert_max_num_queries) <= 7
 
 
 def test_the_course_page_keeps_a_fixed_query_count(
