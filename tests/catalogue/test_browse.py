@@ -186,6 +186,14 @@ def test_bad_filters_are_ignored_not_an_error(client: Any) -> None:
     assert len(codes(response)) == 3
 
 
+def test_a_search_too_long_is_named_and_the_other_filters_still_apply(client: Any) -> None:
+    _skill_set()
+    response = client.get(INDEX, {"q": "x" * 101, "area": "First aid"})
+    assert response.status_code == 200
+    assert "at most 100 characters" in response.content.decode()
+    assert codes(response) == ["HLTAID011"]
+
+
 def test_htmx_gets_only_the_results(client: Any) -> None:
     _skill_set()
     response = client.get(INDEX, {"q": "first"}, headers={"HX-Request": "true"})
