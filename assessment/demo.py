@@ -303,7 +303,10 @@ def _auditor_grant(users: dict[str, Any]) -> None:
 def seed(sender: Any, users: dict[str, Any], **kwargs: Any) -> None:
     """Once per part; see the module's docstring for who is where."""
     skill_set = Cohort.objects.filter(name="Demo cohort", course__code="HLTSS00065").first()
-    first_aid = Cohort.objects.filter(course__code="HLTAID011").first()
+    # By name: the catalogue's demo intakes of the same course come and go around it.
+    first_aid = Cohort.objects.filter(
+        name="First aid, weekend class", course__code="HLTAID011"
+    ).first()
     if skill_set is None or first_aid is None:
         return
     link = _liam(users, skill_set, first_aid)

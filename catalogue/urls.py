@@ -1,7 +1,12 @@
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import include, path
+
+from catalogue import browse_urls
 
 app_name = "catalogue"
 
-urlpatterns: list[URLPattern] = []
+# The public catalogue last: a course's page takes any one path segment holding a digit.
+urlpatterns = [
+    path("", include(browse_urls)),
+]

@@ -64,7 +64,10 @@ def seed(sender: Any, users: dict[str, Any], **kwargs: Any) -> None:
     if Credential.objects.filter(learner=learner).exists():
         return
     skill_set = Cohort.objects.filter(name="Demo cohort", course__code="HLTSS00065").first()
-    first_aid = Cohort.objects.filter(course__code="HLTAID011").first()
+    # By name: the catalogue's demo intakes of the same course come and go around it.
+    first_aid = Cohort.objects.filter(
+        name="First aid, weekend class", course__code="HLTAID011"
+    ).first()
     units = {unit.code: unit for unit in Unit.objects.filter(code__startswith="HLT")}
     if (
         skill_set is None

@@ -43,9 +43,11 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-@login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Send each user to the home of their first role; a user with no role is told so."""
+    """Send each user to the home of their first role; a user with no role is told so. A
+    visitor not signed in lands on the public catalogue (the catalogue app's, named only)."""
+    if not request.user.is_authenticated:
+        return redirect("catalogue:index")
     roles = ordered_roles(request.user)
     if roles:
         return redirect(ROLE_HOMES[roles[0]])

@@ -564,6 +564,12 @@ ROWS: dict[str, Row] = {
     "live:attendance": Row(STAFF_PAGE, kwargs=session_pk),
     "live:attendance_csv": Row(STAFF_PAGE, kwargs=session_pk),
     # --- catalogue: the public catalogue, pathways, playlists (issue 16)
+    "catalogue:index": PUBLIC,
+    # The world's courses are not published: only an administrator previews them.
+    "catalogue:course": Row(
+        {200: "admin", 404: " ".join(r for r in RELATIONS if r != "admin")},
+        kwargs=lambda s: {"code": s.cohort.course.code},
+    ),
 }
 
 

@@ -40,3 +40,21 @@ def test_a_benchmark_that_exits_is_caught_not_fatal() -> None:
 
     assert status == "failed (exit 1)"
     assert figures == {}
+
+
+def test_a_page_not_built_yet_is_shown_as_not_measured() -> None:
+    """bench/playlist.py measures the pathway map and the playlist by URL name, and gives n/a
+    for a page that does not exist yet: the table says so rather than judging it."""
+    outcomes = {
+        "playlist": (
+            "ok",
+            {"catalogue_vs_floor": "1.80", "pathway_vs_floor": "n/a", "playlist_vs_floor": "n/a"},
+        )
+    }
+    rows = {line.split()[0]: line.split() for line in run._table(outcomes).splitlines()[2:]}
+
+    assert rows["catalogue_vs_floor"][-2:] == ["1.80", "yes"]
+    assert rows["pathway_vs_floor"][-4:] == ["n/a", "no", "page", "yet"]
+    assert run._fmt("n/a") == "n/a"
+    assert run._fmt(2.345) == "2.35"
+    assert "playlist" in run.BENCHMARKS

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -32,6 +32,7 @@ from delivery.packs.yamltree import load_yaml
 
 CHUNK = 1024 * 1024
 MB = 1024 * 1024
+_COURSE_FIELDS = ("code", "title", "kind", "description", "validity_months")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class Plan:
     files: dict[str, FileInfo]
     sha256: str
     catalogue_units: dict[str, Unit]
+    # Courses named as prerequisites that are not in the pack, by code.
+    catalogue_courses: dict[str, Course] = field(default_factory=dict)
 
 
 def check_source(source: PackSource) -> Plan:
@@ -64,6 +67,7 @@ def check_source(source: PackSource) -> Plan:
         raise PackError(problems.messages())
     check_pack(spec, problems)
     catalogue_units = _catalogue_units(spec, problems)
+    catalogue_courses = _catalogue_courses(spec, problems)
     _check_models(spec, problems)
     files = _check_files(source, spec, limit, problems)
     problems.raise_if_any()
@@ -72,6 +76,7 @@ def check_source(source: PackSource) -> Plan:
         files=files,
         sha256=_pack_digest(hashlib.sha256(raw).hexdigest(), files),
         catalogue_units=catalogue_units,
+        catalogue_courses=catalogue_courses,
     )
 
 
@@ -89,6 +94,28 @@ def _catalogue_units(spec: PackSpec, problems: Problems) -> dict[str, Unit]:
         for code, where in wanted:
             if code not in found:
                 problems.add(where, f"unit {code} is neither in the pack nor in the catalogue")
+    return found
+
+
+def _catalogue_courses(spec: PackSpec, problems: Problems) -> dict[str, Course]:
+    """Courses that `catalogue.prerequisites` take from the catalogue rather than the pack."""
+    in_pack = {course.code for course in spec.courses}
+    wanted = [
+        (code, where)
+        for course in spec.courses
+        if course.catalogue is not None
+        for code, where in course.catalogue.prerequisites
+        if code not in in_pack
+    ]
+    if not wanted:
+        return {}
+    found = {c.code: c for c in Course.objects.filter(code__in={code for code, _ in wanted})}
+    if spec.courses_complete:  # else the course may be in the pack, unreadable
+        for code, where in wanted:
+            if code not in found:
+                problems.add(
+                    where, f"prerequisite course {code} is neither in the pack nor in the catalogue"
+                )
     return found
 
 
@@ -133,6 +160,14 @@ def _check_models(spec: PackSpec, problems: Problems) -> None:
             course.where,
             problems,
         )
+        if course.catalogue is not None:
+            fields = course.catalogue.fields()
+            check_row(
+                Course(code=course.code, title=course.title, kind=course.kind, **fields),
+                course.catalogue.where,
+                problems,
+                exclude=[name for name in _COURSE_FIELDS if name not in fields],
+            )
         for module in course.modules():
             check_row(
                 Module(key=module.key, title=module.title, summary=module.summary),

@@ -20,7 +20,7 @@ from delivery.models import Course, Module, Resource, Unit
 from delivery.packs.problems import PACK_FILE, PackError
 from delivery.packs.reader import SLUG
 from delivery.packs.sections import registered_sections
-from delivery.packs.specs import FORMAT
+from delivery.packs.specs import DELIVERY_MODES, FORMAT
 
 CHUNK = 1024 * 1024
 # A fixed timestamp makes the same content export to the same bytes.
@@ -140,6 +140,7 @@ class _Builder:
                 "kind": course.kind,
                 "description": course.description,
                 "validity_months": course.validity_months,
+                "catalogue": _catalogue(course),
                 "units": units,
             },
             keep={"units"},
@@ -265,3 +266,29 @@ def _write_zip(out: Path, text: str, files: dict[str, str]) -> None:
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _catalogue(course: Course) -> dict[str, Any] | None:
+    """The course's `catalogue` keys; nothing when they are all as a new course has them."""
+    delivery = [mode for mode in DELIVERY_MODES if getattr(course, mode)]
+    data = {
+        "published": course.published,
+        "area": course.area,
+        "outcomes": [line.strip() for line in course.outcomes.splitlines() if line.strip()],
+        "effort_hours": course.effort_hours,
+        "delivery": FlowList(delivery),
+        "enrolment": course.enrolment,
+        "prerequisites": FlowList(sorted(c.code for c in course.prerequisites.all())),
+    }
+    default = (
+        not course.published
+        and not data["area"]
+        and not data["outcomes"]
+        and course.effort_hours is None
+        and delivery == ["self_paced"]
+        and course.enrolment == Course.Enrolling.OPEN
+        and not data["prerequisites"]
+    )
+    if default:
+        return None
+    return _without_empty(data, keep={"published", "delivery", "enrolment"})

@@ -46,9 +46,53 @@ def check_pack(pack: PackSpec, problems: Problems) -> None:
             )
         if len({key for key, _ in keys}) == len(keys):  # else which one is required?
             _check_prerequisites(course, problems, references=pack.complete)
+    _check_course_prerequisites(pack, problems)
     for unit in pack.units:
         for section, spec in unit_sections(unit):
             section.check(unit, spec, pack, problems)
+
+
+def _check_course_prerequisites(pack: PackSpec, problems: Problems) -> None:
+    """A course's `catalogue.prerequisites`: never itself, and never in a cycle through the
+    pack's courses (no learner could ever enrol in any of them)."""
+    graph: dict[str, list[str]] = {}
+    wheres: dict[str, Where] = {}
+    for course in pack.courses:
+        if course.catalogue is None:
+            continue
+        wheres[course.code] = course.catalogue.where.at("prerequisites")
+        graph[course.code] = []
+        for code, where in course.catalogue.prerequisites:
+            if code == course.code:
+                problems.add(where, f"course {code} cannot be its own prerequisite")
+            elif code not in graph[course.code]:
+                graph[course.code].append(code)
+    colour: dict[str, int] = dict.fromkeys(graph, 0)
+    reported: set[frozenset[str]] = set()
+
+    def visit(code: str, stack: list[str]) -> None:
+        colour[code] = 1
+        stack.append(code)
+        for target in graph.get(code, []):
+            if target not in graph:
+                continue
+            if colour[target] == 1:
+                cycle = [*stack[stack.index(target) :], target]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    problems.add(
+                        wheres[cycle[0]],
+                        f"courses {' -> '.join(cycle)} are prerequisites of each other in a "
+                        "cycle, so no learner could ever enrol in them",
+                    )
+            elif colour[target] == 0:
+                visit(target, stack)
+        stack.pop()
+        colour[code] = 2
+
+    for code in graph:
+        if colour[code] == 0:
+            visit(code, [])
 
 
 def _check_numbering(unit: UnitSpec, problems: Problems) -> None:

@@ -16,9 +16,12 @@ from delivery.packs.problems import PackError, Problems, Where, check_unique
 from delivery.packs.reader import Reader, describe_value
 from delivery.packs.sections import registered_sections
 from delivery.packs.specs import (
+    CATALOGUE_KEYS,
+    DELIVERY_MODES,
     FORMAT,
     RESOURCE_KEYS,
     UNIT_KEYS,
+    CatalogueSpec,
     CourseSpec,
     CourseUnitSpec,
     CriterionSpec,
@@ -181,7 +184,7 @@ class PackReader(Reader):
             value,
             where,
             required=("code", "title", "kind", "units"),
-            optional=("description", "validity_months"),
+            optional=("description", "validity_months", "catalogue"),
         )
         if found is None:
             return None
@@ -192,6 +195,9 @@ class PackReader(Reader):
         kind = self.choice(m, here, "kind", Course.Kind.values)
         description = self.text(m, here, "description")
         validity = self.number(m, here, "validity_months", minimum=1)
+        catalogue = None
+        if m.get("catalogue") is not None:  # (an empty value: not given)
+            catalogue = self.catalogue(m["catalogue"], here.at("catalogue"))
         failed = len(self.problems) > before
         units = self.each(m, here, "units", self.course_unit)
         if failed or code is None or title is None or kind is None:
@@ -203,6 +209,57 @@ class PackReader(Reader):
             description=description or "",
             validity_months=validity,
             units=units,
+            where=here,
+            catalogue=catalogue,
+        )
+
+    def catalogue(self, value: Any, where: Where) -> CatalogueSpec | None:
+        found = self.mapping(value, where, optional=CATALOGUE_KEYS)
+        if found is None:
+            return None
+        m, here = found
+        before = len(self.problems)
+        published = self.flag(m, here, "published")
+        area = self.line_text(m, here, "area")
+        outcomes = []
+        for item, item_where in self.items(m, here, "outcomes"):
+            text = self.text_value(item, item_where)
+            if text is not None and "\n" in text.strip():
+                self.problems.add(item_where, "must be on one line (one statement per item)")
+            elif text is not None:
+                outcomes.append(text.strip())
+        effort = self.number(m, here, "effort_hours", minimum=1)
+        delivery: list[tuple[str, Where]] = []
+        given = m.get("delivery") is not None
+        for item, item_where in self.items(m, here, "delivery"):
+            text = self.text_value(item, item_where)
+            if text is not None and text.strip() not in DELIVERY_MODES:
+                self.problems.add(
+                    item_where,
+                    f"must be one of {', '.join(DELIVERY_MODES)}, not {describe_value(text)}",
+                )
+            elif text is not None:
+                delivery.append((text.strip(), item_where))
+        check_unique(delivery, "delivery", "", self.problems)
+        enrolment = self.choice(
+            m, here, "enrolment", Course.Enrolling.values, default=Course.Enrolling.OPEN
+        )
+        prerequisites = [
+            (text.strip(), item_where)
+            for item, item_where in self.items(m, here, "prerequisites")
+            if (text := self.text_value(item, item_where)) is not None
+        ]
+        check_unique(prerequisites, "prerequisite", "", self.problems)
+        if len(self.problems) > before or published is None or enrolment is None:
+            return None
+        return CatalogueSpec(
+            published=published,
+            area=area or "",
+            outcomes=outcomes,
+            effort_hours=effort,
+            delivery=[mode for mode, _ in delivery] if given else ["self_paced"],
+            enrolment=enrolment,
+            prerequisites=prerequisites,
             where=here,
         )
 

@@ -22,6 +22,18 @@ UNIT_KEYS = (
     "performance_evidence",
 )
 RESOURCE_KEYS = ("minutes", "body", "file", "captions", "embed_url", "url")
+# A course's `catalogue` keys: how the public catalogue offers it.
+CATALOGUE_KEYS = (
+    "published",
+    "area",
+    "outcomes",
+    "effort_hours",
+    "delivery",
+    "enrolment",
+    "prerequisites",
+)
+# `catalogue.delivery`'s words, each a Course flag of the same name.
+DELIVERY_MODES = ("self_paced", "live_tutorials", "workplace_observation")
 
 
 @dataclass
@@ -101,6 +113,31 @@ class CourseUnitSpec:
 
 
 @dataclass
+class CatalogueSpec:
+    """A course's `catalogue` keys; left out, the course's catalogue fields stay as they are."""
+
+    published: bool
+    area: str
+    outcomes: list[str]
+    effort_hours: int | None
+    delivery: list[str]
+    enrolment: str
+    prerequisites: list[tuple[str, Where]]
+    where: Where
+
+    def fields(self) -> dict[str, Any]:
+        """The Course fields it sets (not `prerequisites`, a relation)."""
+        return {
+            "published": self.published,
+            "area": self.area,
+            "outcomes": "\n".join(self.outcomes),
+            "effort_hours": self.effort_hours,
+            **{mode: mode in self.delivery for mode in DELIVERY_MODES},
+            "enrolment": self.enrolment,
+        }
+
+
+@dataclass
 class CourseSpec:
     code: str
     title: str
@@ -109,6 +146,7 @@ class CourseSpec:
     validity_months: int | None
     units: list[CourseUnitSpec]
     where: Where
+    catalogue: CatalogueSpec | None = None
 
     def modules(self) -> Iterator[ModuleSpec]:
         for course_unit in self.units:

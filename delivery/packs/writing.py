@@ -50,12 +50,15 @@ class Writer:
         self.stored = stored
         # Content already in storage during this import, by SHA-256: stored once, shared.
         self.by_digest: dict[str, str] = {}
+        # Codes of the courses created or changed (and so counted so) by this import.
+        self.touched: set[str] = set()
 
     def write(self) -> None:
         units = dict(self.plan.catalogue_units)
         for unit in self.plan.spec.units:
             units[unit.code] = self.unit(unit)
         modules = {course.code: self.course(course, units) for course in self.plan.spec.courses}
+        self.prerequisites()
         context = WriteContext(pack=self.plan.spec, result=self.result, modules=modules)
         # Last, so that a section's rows can refer to every unit and module of the pack.
         for unit_spec in self.plan.spec.units:
@@ -148,17 +151,17 @@ class Writer:
     def course(self, spec: CourseSpec, units: dict[str, Unit]) -> dict[str, Module]:
         """Write the course; its modules by key."""
         current = Course.objects.filter(code=spec.code).first()
-        course = self.put(
-            "courses",
-            current,
-            Course(code=spec.code),
-            {
-                "title": spec.title,
-                "kind": spec.kind,
-                "description": spec.description,
-                "validity_months": spec.validity_months,
-            },
-        )
+        values = {
+            "title": spec.title,
+            "kind": spec.kind,
+            "description": spec.description,
+            "validity_months": spec.validity_months,
+            # Without `catalogue` keys, what the admin set for the catalogue stays.
+            **(spec.catalogue.fields() if spec.catalogue is not None else {}),
+        }
+        if current is None or _differs(current, values):
+            self.touched.add(spec.code)
+        course = self.put("courses", current, Course(code=spec.code), values)
         course_units = {cu.unit_id: cu for cu in course.course_units.all()} if current else {}
         modules = {m.key: m for m in course.modules.all()} if current else {}
         placed: dict[str, tuple[Module, bool]] = {}  # key: (module, created or changed)
@@ -192,6 +195,30 @@ class Writer:
         self.delete("modules", modules.values())
         self.delete("course units", course_units.values())
         return {key: module for key, (module, _) in placed.items()}
+
+    def prerequisites(self) -> None:
+        """Each course's `catalogue.prerequisites`, once every course of the pack exists."""
+        wanted = {
+            spec.code: [code for code, _ in spec.catalogue.prerequisites]
+            for spec in self.plan.spec.courses
+            if spec.catalogue is not None
+        }
+        if not wanted:
+            return
+        codes = set(wanted).union(*wanted.values())
+        rows = dict(self.plan.catalogue_courses)
+        rows.update(
+            (c.code, c)
+            for c in Course.objects.filter(code__in=codes).prefetch_related("prerequisites")
+        )
+        for code, prerequisite_codes in wanted.items():
+            course = rows[code]
+            want = {rows[p].pk for p in prerequisite_codes}
+            if want != {p.pk for p in course.prerequisites.all()}:
+                course.prerequisites.set(want)
+                if code not in self.touched:
+                    self.result.tallies["courses"].unchanged -= 1
+                    self.result.tallies["courses"].updated += 1
 
     def module(
         self,

@@ -390,8 +390,8 @@ def test_it_imports_the_skill_set_and_the_first_aid_course(media: Path) -> None:
     assert (first_aid.kind, first_aid.validity_months) == ("unit", 36)
     assert Unit.objects.get(code="HLTAID011").title == "Provide first aid"
     assert set(ContentPack.objects.values_list("key", "version")) == {
-        ("infection-control", 4),
-        ("first-aid", 2),
+        ("infection-control", 5),
+        ("first-aid", 3),
     }
     for resource in Resource.objects.filter(kind="video"):
         assert resource.embed_url.startswith("https://www.youtube-nocookie.com/embed/")
@@ -407,6 +407,7 @@ def test_it_imports_the_example_in_the_documentation(media: Path, tmp_path: Path
 
     assert (result.pack_id, result.version) == ("first-aid", 3)
     assert Module.objects.get(key="after-the-incident").prerequisites.get().key == "drsabcd"
+    assert Course.objects.get(code="HLTAID011").published
 
 
 @pytest.mark.django_db
@@ -1088,7 +1089,7 @@ def test_it_round_trips_the_catalogue_through_an_exported_zip(
         out=out,
     )
 
-    assert (result.courses, result.units, result.path) == (3, 4, out)
+    assert (result.courses, result.units, result.path) == (5, 4, out)
     with zipfile.ZipFile(out) as archive:
         names = archive.namelist()
         assert names[0] == "pack.yaml"

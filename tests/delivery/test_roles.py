@@ -82,10 +82,10 @@ def test_it_tells_a_user_without_a_role_what_to_do(client_for: Any, outsider: An
     assert b"Your account has no role yet" in response.content
 
 
-def test_it_sends_anonymous_visitors_to_sign_in(client: Any, db: None) -> None:
+def test_it_sends_anonymous_visitors_to_the_catalogue(client: Any, db: None) -> None:
     response = client.get("/")
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/login/?next=/"
+    assert response["Location"] == "/catalogue/"
 
 
 @pytest.mark.django_db

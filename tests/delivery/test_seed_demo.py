@@ -32,8 +32,9 @@ def test_it_seeds_the_sample_packs_and_can_run_again(
     assert skill_set.units.count() == 2
     assert Course.objects.get(code="HLTAID011").validity_months == 36
     assert Resource.objects.filter(module__course=skill_set).exists()
-    assert Cohort.objects.count() == 2
-    assert Enrolment.objects.count() == 8
+    # The two demo cohorts, and the four intakes the catalogue offers.
+    assert Cohort.objects.count() == 6
+    assert Enrolment.objects.count() == 8 + 5  # the demo learners, five classmates
     assert ResourceProgress.objects.count() == progress_before > 0
     users = {u.username: u for u in get_user_model().objects.all()}
     for role in Role:
@@ -65,8 +66,8 @@ def test_it_shows_every_state_a_page_can_show_once(
     assert counts[0] == counts[1]
 
     users = {u.username: u for u in get_user_model().objects.all()}
-    skill_set = Cohort.objects.get(course__code="HLTSS00065")
-    first_aid = Cohort.objects.get(course__code="HLTAID011")
+    skill_set = Cohort.objects.get(course__code="HLTSS00065", name="Demo cohort")
+    first_aid = Cohort.objects.get(course__code="HLTAID011", name="First aid, weekend class")
     assert set(Task.objects.values_list("kind", flat=True)) == {
         "quiz", "written", "observation", "third_party_report"
     }  # fmt: skip

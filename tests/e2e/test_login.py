@@ -15,7 +15,8 @@ from tests.helpers import EVENT_WAIT, notify_from_thread
 
 
 def sign_in(page: Any, username: str, password: str) -> None:
-    page.goto("/")
+    page.goto("/")  # the catalogue, for a visitor not signed in
+    page.get_by_role("link", name="Sign in").click()
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()

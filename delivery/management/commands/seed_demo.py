@@ -1,12 +1,12 @@
-"""Demo data for a first look: the two sample content packs, a cohort of each course, and a
-user per role.
+"""Demo data for a first look: the two sample content packs, a cohort of each course, the
+intakes the public catalogue offers, and a user per role.
 
 Idempotent: running it again imports nothing new, keeps progress, and resets the demo passwords.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -37,6 +37,15 @@ PEOPLE: list[tuple[str, str, str, list[Role]]] = [
     ("learner2", "Liam", "O'Brien", [Role.LEARNER]),
     ("learner3", "Mia", "Kowalski", [Role.LEARNER]),
     ("learner4", "Noah", "Tran", [Role.LEARNER]),
+]
+# Learners with no demo login who fill the next first aid class but one place (so the
+# catalogue shows an intake nearly full): username, first name, last name.
+CLASSMATES = [
+    ("classmate1", "Priya", "Shah"),
+    ("classmate2", "Jack", "Murray"),
+    ("classmate3", "Grace", "Oduya"),
+    ("classmate4", "Ethan", "Lee"),
+    ("classmate5", "Ruby", "Campbell"),
 ]
 
 
@@ -88,6 +97,8 @@ class Command(BaseCommand):
             for resource in skill_set[:count]:
                 mark_resource_done(learner, resource)
 
+        self._intakes(users, hashed=hashed)
+
         # Apps above delivery add their own demo data (assessment: a quiz waiting for marking).
         demo_seeded.send(sender=self.__class__, users=users, stdout=self.stdout)
 
@@ -105,6 +116,60 @@ class Command(BaseCommand):
         for username, first, last, roles in PEOPLE:
             names = ", ".join(role.value for role in roles)
             self.stdout.write(f"  {username:<10} {first} {last} ({names})")
+
+    def _intakes(self, users: dict[str, Any], *, hashed: str) -> None:
+        """What the catalogue offers: each unit of the skill set on its own, self-paced from
+        any day; the skill set's next scheduled intake; a first aid class nearly full. Found
+        again by their names, so a second run updates them in place."""
+        today = timezone.localdate()
+        now = timezone.now()
+        starts = today + timedelta(days=21)
+        class_day = today + timedelta(days=10)
+        intakes = [
+            ("HLTINF006", "Self-paced, start any day", True, None, today, None, None),
+            ("HLTINF007", "Self-paced, start any day", True, None, today, None, None),
+            (
+                "HLTSS00065",
+                "Evening intake",
+                False,
+                12,
+                starts,
+                starts + timedelta(days=56),
+                starts - timedelta(days=2),
+            ),
+            (
+                "HLTAID011",
+                "Saturday class",
+                False,
+                len(CLASSMATES) + 1,
+                class_day,
+                class_day,
+                class_day - timedelta(days=1),
+            ),
+        ]
+        cohorts = {}
+        for code, name, rolling, places, starts_on, ends_on, closes in intakes:
+            cohort, _ = Cohort.objects.update_or_create(
+                course=Course.objects.get(code=code),
+                name=name,
+                defaults={
+                    "listed": True,
+                    "rolling": rolling,
+                    "places": places,
+                    "starts_on": starts_on,
+                    "ends_on": ends_on,
+                    "enrol_opens_at": None if rolling else now - timedelta(days=1),
+                    "enrol_closes_at": _end_of_day(closes) if closes else None,
+                },
+            )
+            cohort.trainers.add(users["trainer"])
+            cohort.assessors.add(users["assessor"])
+            cohorts[code] = cohort
+        for username, first, last in CLASSMATES:
+            person = self._person(username, first, last, [Role.LEARNER], hashed=hashed)
+            person.set_unusable_password()
+            person.save(update_fields=["password"])
+            enrol_learner(person, cohorts["HLTAID011"])
 
     def _person(
         self, username: str, first: str, last: str, roles: list[Role], *, hashed: str
@@ -124,3 +189,8 @@ class Command(BaseCommand):
         for role in roles:
             grant_role(user, role)
         return user
+
+
+def _end_of_day(day: date) -> datetime:
+    """The last minute of `day` in the provider's time zone."""
+    return timezone.make_aware(datetime.combine(day, time(23, 59)))
