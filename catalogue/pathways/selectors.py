@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from catalogue.models import Goal, Pathway, PathwayStep
 from catalogue.pathways import rules
+from catalogue.pathways.svg import MapLayout, layout
 from credentials.models import Achievement, Credential
 from delivery.models import Course, CourseUnit, Enrolment, Unit
 
@@ -398,3 +399,8 @@ def pathways_for_course(course: Course) -> list[Pathway]:
         .distinct()
         .order_by("title", "id")
     )
+
+
+def pathway_map(view: PathwayView) -> MapLayout:
+    """The map's layout (catalogue/pathways/svg.py), for the pages of other rooms."""
+    return layout(view)

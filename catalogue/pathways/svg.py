@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from catalogue.pathways.selectors import PathwayView, StepView
+if TYPE_CHECKING:
+    from catalogue.pathways.selectors import PathwayView, StepView
 
 BOX_WIDTH = 220
 BOX_HEIGHT = 132

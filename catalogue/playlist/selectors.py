@@ -15,15 +15,16 @@ from django.utils import timezone
 from assessment.models import Outcome
 from catalogue.models import Goal, PlaylistItem
 from catalogue.pathways.selectors import (
+    MapLayout,
     PathwayView,
     in_force,
     is_expiring,
     learner_credentials,
+    pathway_map,
     pathway_view,
     pathways_queryset,
     studying,
 )
-from catalogue.pathways.svg import MapLayout, layout
 from credentials.models import Achievement, Credential
 from delivery.models import Cohort, Course, CourseUnit, ResourceProgress
 
@@ -191,7 +192,7 @@ def playlist_page(learner: Any) -> PlaylistPage:
     goal_views = []
     for goal in goals:
         view = pathway_view(goal.pathway, held=held, study=study, goals=goal_ids)
-        goal_views.append(GoalView(goal, view, layout(view)))
+        goal_views.append(GoalView(goal, view, pathway_map(view)))
 
     return PlaylistPage(
         items=views,
