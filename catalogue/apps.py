@@ -19,3 +19,8 @@ class CatalogueConfig(AppConfig):
         credential_issued.connect(
             on_credential_issued, dispatch_uid="catalogue.pathways.on_credential_issued"
         )
+
+        from catalogue.pathways.packs import SECTION
+        from delivery.packs.pack_sections import register_pack_section
+
+        register_pack_section(SECTION)

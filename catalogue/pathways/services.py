@@ -130,14 +130,14 @@ def save_step(
     step.choose = info.choose
     if position is not None:
         step.position = position
-    step.milestone = _milestone(pathway, step, milestone_name, milestone_description)
+    step.milestone = milestone_for_step(pathway, step, milestone_name, milestone_description)
     step.save()
     step.achievements.set(achievements)
     step.after.set(pathway.steps.filter(key__in=after).exclude(pk=step.pk))
     return step
 
 
-def _milestone(
+def milestone_for_step(
     pathway: Pathway, step: PathwayStep, name: str, description: str
 ) -> Achievement | None:
     name = name.strip()
