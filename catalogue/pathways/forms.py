@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -62,7 +62,7 @@ class StepForm(forms.Form):
 
     def __init__(self, *args: Any, step_keys: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["after"].choices = step_keys
+        cast(forms.MultipleChoiceField, self.fields["after"]).choices = step_keys
 
     def clean_codes(self) -> list[str]:
         codes = split_codes(self.cleaned_data["codes"])

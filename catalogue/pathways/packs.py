@@ -59,7 +59,7 @@ class PathwaysSpec:
 
 class PathwaysSection:
     key = "pathways"
-    tallies = ("pathways", "pathway steps")
+    tallies: tuple[str, ...] = ("pathways", "pathway steps")
 
     # --- read
 
@@ -170,8 +170,8 @@ class PathwaysSection:
                     pathway.goal_where,
                     f"no unit, course or milestone has the code {pathway.goal!r}",
                 )
-            info = rules.PathwayInfo(goal, steps)
-            for problem in rules.check_pathway(info, complete=goal is not None):
+            whole = rules.PathwayInfo(goal, steps)
+            for problem in rules.check_pathway(whole, complete=goal is not None):
                 problems.add(where_of.get(problem.step, pathway.where), problem.message)
 
     def _describe(self, codes: set[str], pack: PackSpec) -> dict[str, rules.AchievementInfo]:

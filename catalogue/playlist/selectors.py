@@ -228,7 +228,9 @@ def _next_units(goals: list[GoalView], held: dict[int, Credential]) -> list[Next
         offered.setdefault(course_unit.unit_id, course_unit.course)
     result = []
     for a, title in wanted:
-        course = a.course if a.course_id and a.course.published else offered.get(a.unit_id or 0)
+        course = (
+            a.course if a.course is not None and a.course.published else offered.get(a.unit_id or 0)
+        )
         result.append(NextUnit(a, title, course, course_link(course) if course else None))
     return result
 
@@ -291,7 +293,7 @@ def went_on_to(learner: Any, held: dict[int, Credential]) -> list[WentOnTo]:
     if not held:
         return []
     held_ids = list(held)
-    rows = (
+    found = (
         Credential.objects.filter(
             revoked_at__isnull=True,
             learner__credentials__achievement_id__in=held_ids,
@@ -306,7 +308,7 @@ def went_on_to(learner: Any, held: dict[int, Credential]) -> list[WentOnTo]:
         .filter(learners__gte=MIN_LEARNERS)
         .order_by("-learners", "achievement_id")
     )
-    rows = list(rows[:50])
+    rows = list(found[:50])
     if not rows:
         return []
     named = Achievement.objects.in_bulk(

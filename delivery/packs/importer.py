@@ -65,8 +65,10 @@ def _write(plan: Plan, source: PackSource, *, force: bool) -> ImportResult:
                 sha256=plan.sha256,
                 previous_version=record.version if record is not None else None,
             )
-            for section in [*registered_sections(), *registered_pack_sections()]:
-                for name in section.tallies:
+            tallies = [s.tallies for s in registered_sections()]
+            tallies += [s.tallies for s in registered_pack_sections()]
+            for names in tallies:
+                for name in names:
                     result.tallies.setdefault(name, Tally())
             if record is not None and not force:
                 if record.version == spec.version:
