@@ -269,7 +269,7 @@ def test_the_page_keeps_its_query_count(
     _fill(other_learner, 20, units)
     for person in (learner, other_learner):
         client.force_login(person)
-        with django_assert_max_num_queries(22):
+        with django_assert_max_num_queries(16):
             response = client.get(reverse("catalogue:playlist"))
         assert response.status_code == 200
 
