@@ -8,11 +8,16 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.middleware import HtmxDetails
 
 from catalogue.playlist import selectors, services
 from delivery.models import Course
 from delivery.permissions import role_required
 from delivery.roles import Role
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
 
 
 @role_required(Role.LEARNER)
@@ -45,9 +50,13 @@ def save(request: HttpRequest, course_id: int) -> HttpResponse:
 
 @role_required(Role.LEARNER)
 @require_POST
-def move(request: HttpRequest, pk: int) -> HttpResponse:
+def move(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     direction = "up" if request.POST.get("direction") == "up" else "down"
     services.move_item(request.user, pk, direction=direction)
+    if request.htmx:  # the list alone, the moved item's button focused again
+        page = selectors.playlist_page(request.user)
+        context = {"page": page, "moved": pk, "direction": direction}
+        return render(request, "catalogue/playlist/page.html#items", context)
     return redirect("catalogue:playlist")
 
 

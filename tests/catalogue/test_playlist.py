@@ -291,3 +291,25 @@ def test_the_course_page_partial_saves_or_says_saved(learner: Any, units: Any) -
     anonymous = _render_actions(AnonymousUser(), course)
     assert "Sign in" in anonymous
     assert "next=/catalogue/X/" in anonymous
+
+
+def test_moving_with_htmx_answers_the_list_with_the_button_focused(
+    client: Any, learner: Any, units: Any
+) -> None:
+    for unit in units.values():
+        services.save_course(learner, course_of(unit))
+    middle = PlaylistItem.objects.get(learner=learner, course__code="HLTINF007")
+    client.force_login(learner)
+
+    response = client.post(
+        reverse("catalogue:playlist_move", args=[middle.pk]),
+        {"direction": "down"},
+        headers={"HX-Request": "true"},
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<div id="playlist-items">')
+    assert "<h1>" not in html
+    assert html.count("autofocus") == 1
+    assert order(learner) == ["HLTINF006", "HLTAID011", "HLTINF007"]
