@@ -249,6 +249,7 @@ class StepView:
     achievements: list[Achievement]
     requirement: str  # "Required", "Optional", "Choose 2 of 3"
     after: list[str]  # keys
+    after_titles: list[str] = field(default_factory=list)
     state: str = ""  # "", or a key of STATE_LABELS (with a learner)
     credentials: list[Credential] = field(default_factory=list)
     depth: int = 0
@@ -379,6 +380,9 @@ def pathway_view(
                 done=min(needed, sum(1 for a in achievements if a.pk in held)),
             )
         )
+    titles = {view.step.key: view.step.title for view in views}
+    for view in views:
+        view.after_titles = [titles[key] for key in view.after if key in titles]
     if with_learner:
         for view in views:
             step = view.step

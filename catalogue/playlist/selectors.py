@@ -220,10 +220,12 @@ def _next_units(goals: list[GoalView], held: dict[int, Credential]) -> list[Next
                     wanted.append((a, goal.view.pathway.title))
     unit_ids = [a.unit_id for a, _ in wanted if a.unit_id]
     offered: dict[int, Course] = {}
-    for course_unit in (
-        CourseUnit.objects.filter(unit_id__in=unit_ids, course__published=True)
-        .select_related("course")
-        .order_by("course__kind", "course__code")  # a single unit's own course first
+    rows = CourseUnit.objects.filter(unit_id__in=unit_ids, course__published=True).select_related(
+        "course"
+    )
+    # A unit's own single-unit course first, then the smallest code.
+    for course_unit in sorted(
+        rows, key=lambda cu: (cu.course.kind != Course.Kind.UNIT, cu.course.code)
     ):
         offered.setdefault(course_unit.unit_id, course_unit.course)
     result = []
