@@ -92,7 +92,8 @@ def check_step(step: StepInfo) -> list[Problem]:
         if step.choose > len(step.achievements):
             problems.append(
                 Problem(
-                    f"{name} asks for {step.choose} of {len(step.achievements)} achievements, "
+                    f"{name} asks for {step.choose} of {len(step.achievements)} "
+                    f"achievement{'s' if len(step.achievements) != 1 else ''}, "
                     "so it can never be met.",
                     step.key,
                 )
