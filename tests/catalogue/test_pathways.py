@@ -507,3 +507,27 @@ def test_the_edit_page_keeps_its_query_count(
             response = client.get(reverse("catalogue:pathway_edit", args=[made.key]))
         assert response.status_code == 200
         assert response.content.decode().count("catalogue/manage/pathways/") > 2
+
+
+def test_an_unknown_goal_is_refused_by_the_form(client: Any, admin: Any, db: None) -> None:
+    client.force_login(admin)
+    response = client.post(
+        reverse("catalogue:pathway_new"), {"key": "x", "title": "X", "goal_code": "NOPE9"}
+    )
+    assert response.status_code == 200
+    assert "No unit, course or milestone has the code “NOPE9”" in response.content.decode()
+    assert not Pathway.objects.exists()
+
+
+def test_removing_a_step_the_goal_needs_from_a_published_pathway_is_refused(
+    client: Any, admin: Any, infection: Pathway
+) -> None:
+    client.force_login(admin)
+    url = reverse("catalogue:pathway_step_delete", args=[infection.key, "lead"])
+    response = client.post(url, follow=True)
+    assert "No required step leads to the goal HLTSS00065" in response.content.decode()
+    assert infection.steps.filter(key="lead").exists()
+    # Withdrawn from the catalogue first, it can go.
+    client.post(reverse("catalogue:pathway_publish", args=[infection.key]), {"published": "0"})
+    client.post(url)
+    assert not infection.steps.filter(key="lead").exists()
