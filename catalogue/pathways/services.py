@@ -102,7 +102,10 @@ def save_step(
             achievements.append(achievement_for_code(code))
         except ValidationError as error:
             errors.extend(error.messages)
-    if step is None and pathway.steps.filter(key=key).exists():
+    taken = pathway.steps.filter(key=key)
+    if step is not None:
+        taken = taken.exclude(pk=step.pk)
+    if taken.exists():
         errors.append(f"The pathway has a step with the key “{key}” already.")
     if errors:
         raise ValidationError(errors)

@@ -531,3 +531,20 @@ def test_removing_a_step_the_goal_needs_from_a_published_pathway_is_refused(
     client.post(reverse("catalogue:pathway_publish", args=[infection.key]), {"published": "0"})
     client.post(url)
     assert not infection.steps.filter(key="lead").exists()
+
+
+def test_renaming_a_step_to_a_taken_key_is_refused(infection: Pathway) -> None:
+    lead = infection.steps.get(key="lead")
+    with pytest.raises(ValidationError) as error:
+        services.save_step(
+            infection,
+            step=lead,
+            key="basics",
+            title="Lead",
+            requirement="required",
+            choose=None,
+            codes=["HLTINF007"],
+        )
+    assert "The pathway has a step with the key “basics” already." in messages_of(error)
+    lead.refresh_from_db()
+    assert lead.key == "lead"
