@@ -11,3 +11,16 @@ class CatalogueConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "catalogue"
     verbose_name = "Catalogue and pathways"
+
+    def ready(self) -> None:
+        from catalogue.pathways.services import on_credential_issued
+        from credentials.signals import credential_issued
+
+        credential_issued.connect(
+            on_credential_issued, dispatch_uid="catalogue.pathways.on_credential_issued"
+        )
+
+        from catalogue.pathways.packs import SECTION
+        from delivery.packs.pack_sections import register_pack_section
+
+        register_pack_section(SECTION)

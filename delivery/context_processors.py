@@ -20,6 +20,8 @@ _NAV_LABELS = {
 _EXTRA_NAV = [
     (Role.LEARNER, "delivery:my_enrolments", "My enrolments"),
     (Role.LEARNER, "credentials:wallet", "My credentials"),
+    (Role.LEARNER, "catalogue:playlist", "My playlist"),
+    (Role.ADMINISTRATOR, "catalogue:pathway_manage", "Pathways"),
     (Role.ADMINISTRATOR, "credentials:manage", "Credentials"),
 ]
 

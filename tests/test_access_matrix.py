@@ -169,6 +169,8 @@ class Side:
     offer: Any = None
     enrolment: Any = None
     learner_record: Any = None  # the learner's signed CLR (credentials.LearnerRecord)
+    pathway: Any = None  # published, one step (the unit) with a milestone
+    playlist_item: Any = None  # the learner's saved course (the cohort's)
 
 
 @dataclass(frozen=True)
@@ -570,6 +572,63 @@ ROWS: dict[str, Row] = {
         {200: "admin", 404: " ".join(r for r in RELATIONS if r != "admin")},
         kwargs=lambda s: {"code": s.cohort.course.code},
     ),
+    "catalogue:pathways": PUBLIC,
+    "catalogue:pathway": Row({200: EVERYONE}, kwargs=lambda s: {"key": s.pathway.key}),
+    "catalogue:pathway_goal": Row(
+        LEARNER_POST,
+        kwargs=lambda s: {"key": s.pathway.key},
+        probe=Probe(allowed="learner learner_other"),
+    ),
+    "catalogue:pathway_manage": Row({200: "admin", 403: REST}),
+    "catalogue:pathway_new": Row(
+        {200: "admin", 403: REST},
+        probe=Probe(
+            allowed="admin",
+            data=lambda s: {"key": "probe", "title": "Probe", "goal_code": s.unit.code},
+        ),
+    ),
+    "catalogue:pathway_edit": Row(
+        {200: "admin", 403: REST},
+        kwargs=lambda s: {"key": s.pathway.key},
+        probe=Probe(allowed="admin", data=lambda s: {"title": "Probe", "goal_code": s.unit.code}),
+    ),
+    "catalogue:pathway_publish": Row(
+        {405: "admin", 403: REST},
+        kwargs=lambda s: {"key": s.pathway.key},
+        probe=Probe(allowed="admin", data=lambda s: {"published": "0"}),
+    ),
+    "catalogue:pathway_step_new": Row(
+        {200: "admin", 403: REST},
+        kwargs=lambda s: {"key": s.pathway.key},
+        probe=Probe(allowed="admin", data=lambda s: _step_form(s, "probe")),
+    ),
+    "catalogue:pathway_step_edit": Row(
+        {200: "admin", 403: REST},
+        kwargs=lambda s: {"key": s.pathway.key, "step_key": "unit"},
+        probe=Probe(allowed="admin", data=lambda s: _step_form(s, "unit")),
+    ),
+    "catalogue:pathway_step_delete": Row(
+        {405: "admin", 403: REST},
+        kwargs=lambda s: {"key": s.pathway.key, "step_key": "unit"},
+        probe=Probe(allowed="admin"),
+    ),
+    "catalogue:playlist": Row({200: "learner learner_other", 403: REST}),
+    "catalogue:playlist_save": Row(
+        LEARNER_POST,
+        kwargs=lambda s: {"course_id": s.cohort.course.pk},
+        probe=Probe(allowed="learner learner_other"),
+    ),
+    # Someone else's item: 404 (the Probe: learner_other's POST changes nothing).
+    "catalogue:playlist_move": Row(
+        LEARNER_POST,
+        kwargs=lambda s: {"pk": s.playlist_item.pk},
+        probe=Probe(allowed="learner", data=lambda s: {"direction": "down"}),
+    ),
+    "catalogue:playlist_remove": Row(
+        LEARNER_POST,
+        kwargs=lambda s: {"pk": s.playlist_item.pk},
+        probe=Probe(allowed="learner"),
+    ),
 }
 
 
@@ -582,6 +641,33 @@ def _session_form(side: Side) -> dict[str, Any]:
         "meeting_url": "https://meet.example.test/probe",
         "trainers": [side.trainer.pk],
     }
+
+
+def _catalogue_side(side: Side) -> None:
+    """A published pathway of the side's unit (with a milestone) and the learner's playlist
+    item for the side's course, which is published."""
+    from catalogue.models import Pathway, PathwayStep, PlaylistItem
+    from credentials.models import Achievement
+    from credentials.services import achievement_for_unit
+
+    course = side.cohort.course
+    course.published = True
+    course.save(update_fields=["published"])
+    unit = achievement_for_unit(side.unit)
+    side.pathway = Pathway.objects.create(
+        key=f"pathway-{side.cohort.pk}", title=f"Pathway {side.cohort.pk}", goal=unit,
+        published=True,
+    )  # fmt: skip
+    milestone = Achievement.objects.create(name="Milestone", human_code=f"M-{side.cohort.pk}")
+    step = PathwayStep.objects.create(
+        pathway=side.pathway, key="unit", title="The unit", position=1, milestone=milestone
+    )
+    step.achievements.set([unit])
+    side.playlist_item = PlaylistItem.objects.create(learner=side.learner, course=course)
+
+
+def _step_form(side: Side, key: str) -> dict[str, Any]:
+    return {"key": key, "title": "Probe", "requirement": "required", "codes": side.unit.code}
 
 
 # --- the URL patterns, from the resolver ---------------------------------------------------
@@ -799,6 +885,8 @@ def _build() -> World:
     export.refresh_from_db()
     assert export.archive, export
     a.export = b.export = export
+    for side in (a, b):
+        _catalogue_side(side)
     return World(a=a, b=b, clients=clients)
 
 

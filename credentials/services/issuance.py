@@ -39,6 +39,7 @@ from credentials.services.achievements import (
 from credentials.services.certificates import queue_certificate
 from credentials.services.proofs import sign_as_issuer
 from credentials.services.status_lists import allocate_status_index, status_list_with_room
+from credentials.signals import credential_issued
 from delivery.models import Course, CourseUnit
 from delivery.notifications import notify_user
 from delivery.records import RecordKey
@@ -132,6 +133,7 @@ def _after_issue(credential: Credential) -> None:
         level="success",
         url=reverse("credentials:wallet"),
     )
+    credential_issued.send(sender=Credential, credential=credential)
 
 
 def _issue_once(issue: Callable[[], Credential], **winner: Any) -> Credential:

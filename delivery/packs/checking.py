@@ -23,6 +23,7 @@ from delivery.models import (
     Resource,
     Unit,
 )
+from delivery.packs.pack_sections import pack_sections
 from delivery.packs.problems import PACK_FILE, PackError, Problems, Where
 from delivery.packs.rules import check_pack
 from delivery.packs.schema import read_pack
@@ -69,6 +70,8 @@ def check_source(source: PackSource) -> Plan:
     catalogue_units = _catalogue_units(spec, problems)
     catalogue_courses = _catalogue_courses(spec, problems)
     _check_models(spec, problems)
+    for section, section_spec in pack_sections(spec):
+        section.check(section_spec, spec, problems)
     files = _check_files(source, spec, limit, problems)
     problems.raise_if_any()
     return Plan(

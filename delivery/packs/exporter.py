@@ -17,6 +17,7 @@ import yaml
 from django.core.files.storage import default_storage
 
 from delivery.models import Course, Module, Resource, Unit
+from delivery.packs.pack_sections import registered_pack_sections
 from delivery.packs.problems import PACK_FILE, PackError
 from delivery.packs.reader import SLUG
 from delivery.packs.sections import registered_sections
@@ -83,6 +84,11 @@ def export_pack(
     course_data = [builder.course(course) for course in courses]
     unit_data = [builder.unit(unit, courses) for unit in builder.units.values()]
     problems += builder.problems
+    top = {}
+    for section in registered_pack_sections():
+        value = section.export(courses, list(builder.units.values()), problems)
+        if value is not None:
+            top[section.key] = value
     if problems:
         raise PackError(problems)
     document: dict[str, Any] = {
@@ -90,6 +96,7 @@ def export_pack(
         "pack": {"id": pack_id, "version": version, "title": title.strip()},
         "units": unit_data,
         "courses": course_data,
+        **top,
     }
     text = yaml.dump(
         document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, indent=2

@@ -16,6 +16,11 @@ from django.utils import timezone
 
 from delivery.models import ContentPack
 from delivery.packs.checking import Plan, check_row, check_source
+from delivery.packs.pack_sections import (
+    TopWriteContext,
+    pack_sections,
+    registered_pack_sections,
+)
 from delivery.packs.problems import PACK_FILE, PackError, Problems
 from delivery.packs.result import ImportResult, Tally
 from delivery.packs.sections import registered_sections, unit_sections
@@ -60,8 +65,10 @@ def _write(plan: Plan, source: PackSource, *, force: bool) -> ImportResult:
                 sha256=plan.sha256,
                 previous_version=record.version if record is not None else None,
             )
-            for section in registered_sections():
-                for name in section.tallies:
+            tallies = [s.tallies for s in registered_sections()]
+            tallies += [s.tallies for s in registered_pack_sections()]
+            for names in tallies:
+                for name in names:
                     result.tallies.setdefault(name, Tally())
             if record is not None and not force:
                 if record.version == spec.version:
@@ -77,6 +84,8 @@ def _write(plan: Plan, source: PackSource, *, force: bool) -> ImportResult:
                     )
             _check_current(spec)
             Writer(plan, source, result, stored).write()
+            for top, top_spec in pack_sections(spec):
+                top.write(top_spec, TopWriteContext(pack=spec, result=result))
             record = record or ContentPack(key=spec.id)
             record.title = spec.title
             record.version = spec.version

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from delivery.models import Course, Resource, Unit
+from delivery.packs.pack_sections import registered_pack_sections
 from delivery.packs.problems import PackError, Problems, Where, check_unique
 from delivery.packs.reader import Reader, describe_value
 from delivery.packs.sections import registered_sections
@@ -59,8 +60,9 @@ class PackReader(Reader):
         if data is None:
             self.problems.add(Where("", None), "is empty")
             return None
+        top = {section.key: section for section in registered_pack_sections()}
         found = self.mapping(
-            data, Where("", 1), required=("format", "pack"), optional=("units", "courses")
+            data, Where("", 1), required=("format", "pack"), optional=("units", "courses", *top)
         )
         if found is None:
             return None
@@ -84,7 +86,13 @@ class PackReader(Reader):
             title = self.line_text(hm, hhere, "title", required=True)
         units = self.each(m, here, "units", self.unit)
         courses = self.each(m, here, "courses", self.course)
-        if not m.get("units") and not m.get("courses"):
+        top_specs = {
+            key: spec
+            for key, section in top.items()
+            if m.get(key) is not None
+            and (spec := section.read(m[key], here.at(key), self)) is not None
+        }
+        if not m.get("units") and not m.get("courses") and not top_specs:
             self.problems.add(here, "a pack needs some units or courses (or both)")
         # A partial spec (broken items left out) still goes through the later rules, so one run
         # reports as much as it can; the caller raises since problems are not empty.
@@ -97,6 +105,7 @@ class PackReader(Reader):
             # Only a missing unit or module can make a reference to it look wrong.
             complete=not self.dropped & {"units", "modules"},
             courses_complete=not self.dropped & {"courses", "units", "modules"},
+            sections=top_specs,
         )
 
     def unit(self, value: Any, where: Where) -> UnitSpec | None:

@@ -169,6 +169,8 @@ class PackSpec:
     # False when a course (or a course's unit) could not be read either: then neither can a
     # reference to the modules of the courses that have a unit (a task's `requires`).
     courses_complete: bool = True
+    # Top-level keys read by registered sections (delivery.packs.pack_sections), by key.
+    sections: dict[str, Any] = field(default_factory=dict)
 
     def file_references(self) -> Iterator[tuple[str, Where]]:
         """Every file the pack refers to, with where it does."""

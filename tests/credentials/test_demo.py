@@ -31,6 +31,8 @@ def test_the_demo_learner_holds_valid_revoked_expired_and_skill_set_credentials(
         ("HLTINF006", Credential.Status.VALID),
         ("HLTINF007", Credential.Status.VALID),
         ("HLTSS00065", Credential.Status.VALID),
+        # The milestone of the sample pack's pathway, reached with HLTINF006.
+        ("INFECTION-CONTROL-CARE-WORK-BASICS", Credential.Status.VALID),
         ("HLTAID011", Credential.Status.EXPIRED),
         ("HLTAID011", Credential.Status.REVOKED),
     }

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db import connections
@@ -274,6 +275,10 @@ def catalogue() -> dict[str, Any]:
 def empty_catalogue() -> None:
     ResourceProgress.objects.all().delete()
     Task.objects.all().delete()  # (a unit's tasks protect it)
+    # A pack's pathways (catalogue's `pathways` key) protect the achievements, which protect
+    # their units and courses.
+    apps.get_model("catalogue", "Pathway").objects.all().delete()
+    apps.get_model("credentials", "Achievement").objects.all().delete()
     Course.objects.all().delete()
     Unit.objects.all().delete()
     ContentPack.objects.all().delete()
