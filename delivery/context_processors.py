@@ -21,6 +21,7 @@ _EXTRA_NAV = [
     (Role.LEARNER, "delivery:my_enrolments", "My enrolments"),
     (Role.LEARNER, "credentials:wallet", "My credentials"),
     (Role.LEARNER, "catalogue:playlist", "My playlist"),
+    (Role.LEARNER, "credentials:record", "My record"),
     (Role.ADMINISTRATOR, "catalogue:pathway_manage", "Pathways"),
     (Role.ADMINISTRATOR, "credentials:manage", "Credentials"),
 ]

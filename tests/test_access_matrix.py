@@ -568,10 +568,9 @@ ROWS: dict[str, Row] = {
     # --- catalogue: the public catalogue, pathways, playlists (issue 16)
     "catalogue:index": PUBLIC,
     # The world's courses are not published: only an administrator previews them.
-    "catalogue:course": Row(
-        {200: "admin", 404: " ".join(r for r in RELATIONS if r != "admin")},
-        kwargs=lambda s: {"code": s.cohort.course.code},
-    ),
+    # The world's courses are published (`_catalogue_side`), so everyone reads their page;
+    # an unpublished course's 404 for all but administrators: tests/catalogue/test_browse.py.
+    "catalogue:course": Row({200: EVERYONE}, kwargs=lambda s: {"code": s.cohort.course.code}),
     "catalogue:pathways": PUBLIC,
     "catalogue:pathway": Row({200: EVERYONE}, kwargs=lambda s: {"key": s.pathway.key}),
     "catalogue:pathway_goal": Row(
