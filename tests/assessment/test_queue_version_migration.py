@@ -10,7 +10,12 @@ from django.utils import timezone
 
 from delivery.models import Cohort
 
-BEFORE = [("assessment", "0010_auditor_grant_moves_to_delivery")]
+# delivery at its latest too: its courses' columns (issue 16's catalogue fields) stay in the
+# table, so the historical models must know them.
+BEFORE = [
+    ("assessment", "0010_auditor_grant_moves_to_delivery"),
+    ("delivery", "0006_catalogue_and_intakes"),
+]
 
 
 def migrate(targets: list[tuple[str, str]] | None = None) -> MigrationExecutor:

@@ -14,7 +14,9 @@ from assessment.records import exports
 from assessment.records.selectors import RecordFilters
 from delivery.models import Enrolment
 
-BEFORE = [("assessment", "0011_drop_queue_version")]
+# delivery at its latest too: its courses' columns (issue 16's catalogue fields) stay in the
+# table, so the historical models must know them.
+BEFORE = [("assessment", "0011_drop_queue_version"), ("delivery", "0006_catalogue_and_intakes")]
 
 
 def migrate(targets: list[tuple[str, str]] | None = None) -> MigrationExecutor:
